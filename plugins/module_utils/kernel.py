@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""Kernel calls: unshare, setns, mount, umount2, sethostname and the table of namespace kinds.
+
+This is the only file of the collection that uses ctypes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+CLONE_NEWTIME = 0x00000080
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# kind -> (clone flag, file name under /proc/<pid>/ns/)
+KINDS = {
+    'net': (CLONE_NEWNET, 'net'),
+    'uts': (CLONE_NEWUTS, 'uts'),
+    'ipc': (CLONE_NEWIPC, 'ipc'),
+    'mnt': (CLONE_NEWNS, 'mnt'),
+    'pid': (CLONE_NEWPID, 'pid'),
+    'user': (CLONE_NEWUSER, 'user'),
+    'cgroup': (CLONE_NEWCGROUP, 'cgroup'),
+    'time': (CLONE_NEWTIME, 'time'),
+}
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MNT_DETACH = 2
+NS_GET_NSTYPE = 0xb703
+
+_LIBC = None
+
+
+def _libc():
+    global _LIBC  # pylint: disable=global-statement
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+    return _LIBC
+
+
+def _check(ret, what):
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, '%s: %s' % (what, os.strerror(err)))
+
+
+def flag_of(kind):
+    """Return the CLONE_NEW* flag of a namespace kind."""
+    return KINDS[kind][0]
+
+
+def unshare(flags):
+    """Move the calling process into new namespaces of the given CLONE_NEW* flags."""
+    if hasattr(os, 'unshare'):
+        os.unshare(flags)  # pylint: disable=no-member
+        return
+    _check(_libc().unshare(ctypes.c_int(flags)), 'unshare')
+
+
+def setns(fd, kind):
+    """Join the namespace referred to by the open file descriptor fd."""
+    flag = flag_of(kind) if kind else 0
+    if hasattr(os, 'setns'):
+        os.setns(fd, flag)  # pylint: disable=no-member
+        return
+    _check(_libc().setns(ctypes.c_int(fd), ctypes.c_int(flag)), 'setns')
+
+
+def mount(source, target, fstype, flags, data=None):
+    """mount(2). Strings are encoded with the file system encoding."""
+    def enc(value):
+        if value is None:
+            return None
+        return os.fsencode(value)
+    _check(_libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           'mount %s on %s' % (source, target))
+
+
+def umount(target, flags=0):
+    """umount2(2)."""
+    _check(_libc().umount2(os.fsencode(target), ctypes.c_int(flags)), 'umount %s' % target)
+
+
+def sethostname(name):
+    """sethostname(2) in the calling process's UTS namespace."""
+    raw = name.encode('utf-8')
+    _check(_libc().sethostname(ctypes.c_char_p(raw), ctypes.c_size_t(len(raw))), 'sethostname')
+
+
+def ns_path(kind, pid='self'):
+    return '/proc/%s/ns/%s' % (pid, KINDS[kind][1])
+
+
+def ns_id(path):
+    """Return the (device, inode) identity of a namespace file, or None when absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def ns_kind_of_fd(fd):
+    """The kind of namespace an open nsfs file refers to, or None for any other file.
+
+    Uses the NS_GET_NSTYPE ioctl (Linux 4.11): reading the link of a bind
+    mount of a namespace gives its mount path, not "net:[inode]".
+    """
+    try:
+        flag = fcntl.ioctl(fd, NS_GET_NSTYPE)
+    except (OSError, IOError):
+        return None
+    for kind, (kflag, _name) in KINDS.items():
+        if kflag == flag:
+            return kind
+    return None
+
+
+def is_nsfs_mount(path, kind=None):
+    """True when path is a namespace file (a pinned handle), optionally of a given kind."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        found = ns_kind_of_fd(fd)
+    finally:
+        os.close(fd)
+    if found is None:
+        return False
+    return kind is None or found == kind
+
+
+@contextlib.contextmanager
+def entered(path, kind):
+    """Temporarily join the namespace at path (a pinned file or /proc/<pid>/ns/<kind>).
+
+    Module processes are single-threaded, so setns here and back is safe and
+    costs microseconds, unlike forking a helper per namespace.
+    """
+    own = os.open(ns_path(kind), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        os.close(own)
+        raise NsforgeError('cannot open namespace %s: %s' % (path, exc.strerror))
+    try:
+        setns(target, kind)
+        try:
+            yield
+        finally:
+            setns(own, kind)
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+def create_pinned(kind, path, setup=None):
+    """Create a new namespace of the given kind and pin it at path with a bind mount.
+
+    The calling process returns to its own namespace afterwards. setup, when
+    given, runs inside the new namespace before returning (e.g. sethostname).
+    The file at path must already exist (an empty regular file).
+    """
+    if kind in ('pid', 'user', 'mnt', 'time'):
+        raise NsforgeError('create_pinned does not handle namespace kind %s in-process' % kind)
+    own = os.open(ns_path(kind), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        unshare(flag_of(kind))
+        try:
+            if setup is not None:
+                setup()
+            mount(ns_path(kind), path, None, MS_BIND)
+        finally:
+            setns(own, kind)
+    finally:
+        os.close(own)
+
+
+def ensure_shared_mountpoint(directory):
+    """Make directory a mount point with shared propagation, as `ip netns add` does for /run/netns.
+
+    Mounts of namespace handles below it then propagate to peers, and
+    iproute2, systemd and nsenter all find the handles.
+    """
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    try:
+        mount('none', directory, None, MS_SHARED | MS_REC)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    # not a mount point yet: bind it onto itself, then make it shared
+    mount(directory, directory, None, MS_BIND | MS_REC)
+    mount('none', directory, None, MS_SHARED | MS_REC)
+
+
+def remove_pinned(path):
+    """Detach a pinned namespace handle and remove its file. Missing files are fine."""
+    if is_nsfs_mount(path):
+        try:
+            umount(path, MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+
+
+def read_hostname(path):
+    """Return the hostname of the UTS namespace pinned at path."""
+    with entered(path, 'uts'):
+        return os.uname()[1]
+
+
+def write_hostname(path, hostname):
+    with entered(path, 'uts'):
+        sethostname(hostname)

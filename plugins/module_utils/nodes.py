@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""Nodes: a node is a named set of persistent namespaces on a host.
+
+Layout (documented in the README):
+- /run/netns/<node>              the network namespace, exactly as `ip netns add` makes it
+- /run/nsforge/nodes/<node>/uts  the UTS namespace (hostname), when the node has one
+- /run/nsforge/locks/<node>.lock a lock held while a task changes the node
+- /etc/netns/<node>/             resolv.conf and hosts that `ip netns exec` binds over /etc
+Identity is the namespace's (device, inode), never a name substring.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import shutil
+
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
+
+NETNS_DIR = '/run/netns'
+STATE_DIR = '/run/nsforge'
+NODE_DIR = STATE_DIR + '/nodes'
+LOCK_DIR = STATE_DIR + '/locks'
+ETC_NETNS_DIR = '/etc/netns'
+
+NAME_MAX = 255
+_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
+
+
+def check_name(name, option='name'):
+    """Validate a node name; raise NsforgeError naming the option when it is unfit.
+
+    A node name becomes a file name in several folders, so it must be one
+    safe path component: letters, digits, '_', '-', '.', not starting with
+    '.' or '-', no '..', at most 255 bytes.
+    """
+    if not isinstance(name, str):
+        raise bad_option(option, name, 'a node name must be a string')
+    if name == '':
+        raise bad_option(option, name, 'a node name must not be empty')
+    if len(name.encode('utf-8')) > NAME_MAX:
+        raise bad_option(option, name, 'a node name is at most %d bytes long' % NAME_MAX)
+    if '/' in name:
+        raise bad_option(option, name, "a node name must not contain '/'")
+    if '..' in name:
+        raise bad_option(option, name, "a node name must not contain '..'")
+    if any(ch.isspace() for ch in name):
+        raise bad_option(option, name, 'a node name must not contain whitespace')
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise bad_option(option, name, 'a node name must not contain control characters')
+    if not _NAME_RE.match(name):
+        raise bad_option(option, name, "a node name may hold only ASCII letters, digits, '_', '-' and '.', "
+                                       "and must not start with '.' or '-'")
+    return name
+
+
+def _join(directory, name, suffix=''):
+    check_name(name)
+    path = os.path.join(directory, name + suffix)
+    if os.path.dirname(path) != directory:
+        raise NsforgeError('node name %r leaves %s' % (name, directory))
+    return path
+
+
+def netns_path(name):
+    return _join(NETNS_DIR, name)
+
+
+def node_dir(name):
+    return _join(NODE_DIR, name)
+
+
+def uts_path(name):
+    return os.path.join(node_dir(name), 'uts')
+
+
+def etc_dir(name):
+    return _join(ETC_NETNS_DIR, name)
+
+
+def lock_path(name):
+    return _join(LOCK_DIR, name, '.lock')
+
+
+def netns_exists(name):
+    """True when /run/netns/<name> is a pinned network namespace."""
+    return kernel.is_nsfs_mount(netns_path(name), 'net')
+
+
+def netns_stale(name):
+    """True when /run/netns/<name> exists but pins nothing (left by a crash or a reboot)."""
+    path = netns_path(name)
+    return os.path.lexists(path) and not kernel.is_nsfs_mount(path, 'net')
+
+
+def uts_exists(name):
+    return kernel.is_nsfs_mount(uts_path(name), 'uts')
+
+
+def netns_inode(name):
+    ident = kernel.ns_id(netns_path(name))
+    return ident[1] if ident else None
+
+
+def list_netns():
+    """Names of the network namespaces pinned under /run/netns (exact names)."""
+    try:
+        names = sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        return []
+    return [n for n in names if kernel.is_nsfs_mount(os.path.join(NETNS_DIR, n), 'net')]
+
+
+def _make_handle_file(path):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700 if directory.startswith(STATE_DIR) else 0o755)
+    if os.path.lexists(path) and not kernel.is_nsfs_mount(path):
+        os.unlink(path)  # stale handle: a plain file that pins nothing
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    os.close(fd)
+
+
+def create_netns(name):
+    """Create and pin the node's network namespace; lo stays as the kernel makes it."""
+    path = netns_path(name)
+    kernel.ensure_shared_mountpoint(NETNS_DIR)
+    _make_handle_file(path)
+    try:
+        kernel.create_pinned('net', path)
+    except Exception:
+        _unlink_quiet(path)
+        raise
+    return path
+
+
+def remove_netns(name):
+    kernel.remove_pinned(netns_path(name))
+
+
+def create_uts(name, hostname):
+    path = uts_path(name)
+    _make_handle_file(path)
+    try:
+        kernel.create_pinned('uts', path, setup=lambda: kernel.sethostname(hostname))
+    except Exception:
+        _unlink_quiet(path)
+        raise
+    return path
+
+
+def remove_uts(name):
+    kernel.remove_pinned(uts_path(name))
+    try:
+        os.rmdir(node_dir(name))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY):
+            raise
+
+
+def read_hostname(name):
+    return kernel.read_hostname(uts_path(name))
+
+
+def write_hostname(name, hostname):
+    kernel.write_hostname(uts_path(name), hostname)
+
+
+def remove_etc(name):
+    shutil.rmtree(etc_dir(name), ignore_errors=False)
+
+
+def _unlink_quiet(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def locked(names):
+    """Hold an exclusive lock per node, taken in sorted order so tasks never deadlock."""
+    fds = []
+    try:
+        if names:
+            if not os.path.isdir(LOCK_DIR):
+                os.makedirs(LOCK_DIR, 0o700)
+        for name in sorted(set(names)):
+            fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)

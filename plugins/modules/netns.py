@@ -1,0 +1,448 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: netns
+short_description: Declare network namespaces with their links, addresses, routes, sysctls and DNS files
+version_added: 0.1.0
+author:
+  - nsforge developers
+description:
+  - Declares the network of one node, or of many nodes at once with O(namespaces).
+    A node's network namespace is pinned at C(/run/netns/<name>) exactly as C(ip netns add) makes it, so
+    C(ip netns exec), C(ip -n), C(nsenter --net=) and systemd's C(NetworkNamespacePath=) all work on it.
+  - Reads the actual state through netlink inside each namespace, compares it with the declared state and changes
+    only what differs (an address added, a route replaced); an existing namespace is never deleted and recreated.
+  - One task can declare a whole lab with O(namespaces). The module orders the work itself (namespaces, then links,
+    then addresses, then routes, then sysctls and files), so a veth whose peer lives in a node declared later in the
+    same list works.
+  - When a step fails, the steps this task already applied are undone before the task fails.
+  - A drop-in superset of C(community.general.ip_netns) (O(name), O(state)), matching names exactly, so an existing
+    C(mario2) never hides C(mario), and reporting C(changed) in check mode only when a change would happen.
+  - Addresses are added without duplicate address detection (IPv6 C(nodad)), so they are usable at once.
+requirements:
+  - pyroute2 >= 0.9.1 on the managed host
+  - root on the managed host
+notes:
+  - Node names are one safe path component, at most 255 bytes of ASCII letters, digits, C(_), C(-) and C(.),
+    not starting with C(.) or C(-).
+  - Files of a node are C(/run/netns/<name>) (network namespace), C(/run/nsforge/nodes/<name>/uts) (UTS namespace,
+    when O(hostname) is set), C(/etc/netns/<name>/resolv.conf) and C(/etc/netns/<name>/hosts), and the lock
+    C(/run/nsforge/locks/<name>.lock).
+  - Attributes that are not given are not managed; O(purge=true) also removes what is not declared.
+  - A veth is declared once, on one of its ends. With O(purge=true), the far end of a veth declared by another node
+    is recognised by its interface alias C(nsforge-peer-of:<node>/<interface>) and left alone.
+extends_documentation_fragment:
+  - nsforge.linux.attributes
+options:
+  name:
+    description:
+      - The node whose network namespace is declared; C(/run/netns/<name>).
+      - Mutually exclusive with O(namespaces).
+    type: str
+  state:
+    description:
+      - V(present) creates the namespace when missing and converges it to the declaration.
+      - V(absent) deletes every interface inside it (so veth peers outside vanish too), unpins the namespace, and
+        removes its UTS handle and its C(/etc/netns/<name>) folder.
+      - With O(namespaces), the default state of each entry.
+    type: str
+    choices: [present, absent]
+    default: present
+  loopback:
+    description:
+      - Bring C(lo) up inside the namespace. Defaults to V(true).
+    type: bool
+  hostname:
+    description:
+      - Give the node a persistent UTS namespace with this hostname, pinned at C(/run/nsforge/nodes/<name>/uts).
+      - When omitted, an existing UTS namespace of the node is left alone.
+    type: str
+  links:
+    description:
+      - Interfaces inside the namespace.
+    type: list
+    elements: dict
+    suboptions: &link_options
+      name:
+        description: Interface name, at most 15 bytes, without C(/), C(:) or whitespace.
+        type: str
+        required: true
+      type:
+        description: Kind of interface. A link that exists with another type or other fixed properties (vlan id,
+          parent, vni, veth peer) is deleted and created again.
+        type: str
+        required: true
+        choices: [veth, bridge, dummy, vlan, macvlan, vxlan]
+      addresses:
+        description:
+          - IPv4 and IPv6 addresses with prefix length, such as C(10.0.0.1/24) or C(fd00:1::1/64).
+          - Missing addresses are added; others are removed only with O(purge=true).
+        type: list
+        elements: str
+      mtu:
+        description: MTU, 68 to 65535.
+        type: int
+      mac:
+        description: Unicast MAC address, such as C(02:00:00:00:00:01).
+        type: str
+      state:
+        description: Administrative state.
+        type: str
+        choices: [up, down]
+        default: up
+      master:
+        description: A bridge in the same namespace that this interface is attached to.
+        type: str
+      peer:
+        description:
+          - For O(links[].type=veth), the other end. Required for a veth.
+        type: dict
+        suboptions:
+          name:
+            description: Name of the peer interface.
+            type: str
+            required: true
+          netns:
+            description:
+              - The node the peer lives in, existing or declared in the same task.
+              - Omitted, the peer stays in the host's own network namespace.
+            type: str
+          addresses:
+            description: Addresses of the peer, as for O(links[].addresses).
+            type: list
+            elements: str
+          master:
+            description: A bridge in the peer's namespace that the peer is attached to.
+            type: str
+          mtu:
+            description: MTU of the peer.
+            type: int
+      vlan_id:
+        description: For O(links[].type=vlan), the VLAN id, 1 to 4094.
+        type: int
+      link:
+        description:
+          - The parent interface in the same namespace, for O(links[].type=vlan) and O(links[].type=macvlan) (required),
+            and the underlay interface for O(links[].type=vxlan) (optional).
+        type: str
+      mode:
+        description: For O(links[].type=macvlan), the mode; defaults to V(bridge).
+        type: str
+        choices: [bridge, private, vepa, passthru, source]
+      vni:
+        description: For O(links[].type=vxlan), the VXLAN network identifier, 1 to 16777215.
+        type: int
+      remote:
+        description: For O(links[].type=vxlan), the unicast address of the remote tunnel end.
+        type: str
+      group:
+        description: For O(links[].type=vxlan), a multicast group; needs O(links[].link).
+        type: str
+      local:
+        description: For O(links[].type=vxlan), the local tunnel address.
+        type: str
+      dstport:
+        description: For O(links[].type=vxlan), the UDP destination port; defaults to C(4789).
+        type: int
+  routes:
+    description:
+      - Routes inside the namespace. A route is identified by its table, destination and metric; one that exists with
+        another gateway or device is replaced.
+    type: list
+    elements: dict
+    suboptions: &route_options
+      dst:
+        description:
+          - Destination network in CIDR form (host bits clear), or V(default) (IPv4, or IPv6 when the gateway is IPv6).
+        type: str
+        required: true
+      gateway:
+        description: Next hop address.
+        type: str
+      dev:
+        description: Outgoing interface. A route needs a gateway, a device, or both.
+        type: str
+      metric:
+        description: Route metric; defaults to 0 for IPv4 and 1024 for IPv6, as C(ip route) does.
+        type: int
+      table:
+        description: Routing table id; defaults to the main table (254).
+        type: int
+  sysctl:
+    description:
+      - Settings under C(net.) applied inside the namespace, such as C(net.ipv4.ip_forward=1).
+        Write an interface name with a dot as C(net.ipv4.conf.eth0/10.forwarding), as C(sysctl) does.
+    type: dict
+  nameservers:
+    description:
+      - Name servers written to C(/etc/netns/<name>/resolv.conf), which C(ip netns exec) binds over C(/etc/resolv.conf).
+    type: list
+    elements: str
+  search:
+    description:
+      - Search domains written to C(/etc/netns/<name>/resolv.conf).
+    type: list
+    elements: str
+  hosts:
+    description:
+      - Host names and their addresses written to C(/etc/netns/<name>/hosts), after C(localhost) lines
+        (and C(127.0.1.1) with the node's O(hostname) when it is not listed).
+      - A dict from name to address, such as C({r1: 10.0.0.1}).
+    type: dict
+  purge:
+    description:
+      - Remove links, addresses and static routes inside the namespace that are not declared, and detach interfaces
+        from a bridge when no O(links[].master) is declared. C(lo), its addresses and IPv6 link-local addresses are
+        never removed.
+      - With O(namespaces), the default of each entry.
+    type: bool
+    default: false
+  namespaces:
+    description:
+      - Many nodes in one task, each entry with the options of one node.
+      - Mutually exclusive with O(name) and the other node options, which go inside each entry.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The node.
+        type: str
+        required: true
+      state:
+        description: As O(state); defaults to the task's O(state).
+        type: str
+        choices: [present, absent]
+      loopback:
+        description: As O(loopback).
+        type: bool
+      hostname:
+        description: As O(hostname).
+        type: str
+      links:
+        description: As O(links).
+        type: list
+        elements: dict
+        suboptions: *link_options
+      routes:
+        description: As O(routes).
+        type: list
+        elements: dict
+        suboptions: *route_options
+      sysctl:
+        description: As O(sysctl).
+        type: dict
+      nameservers:
+        description: As O(nameservers).
+        type: list
+        elements: str
+      search:
+        description: As O(search).
+        type: list
+        elements: str
+      hosts:
+        description: As O(hosts).
+        type: dict
+      purge:
+        description: As O(purge); defaults to the task's O(purge).
+        type: bool
+seealso:
+  - module: community.general.ip_netns
+  - name: ip-netns(8)
+    description: The iproute2 manual page of network namespaces.
+    link: https://man7.org/linux/man-pages/man8/ip-netns.8.html
+'''
+
+EXAMPLES = r'''
+- name: A namespace, like ip netns add (drop-in for community.general.ip_netns)
+  nsforge.linux.netns:
+    name: blue
+
+- name: A node wired to the host with a veth, with a hostname, DNS and a default route
+  nsforge.linux.netns:
+    name: web1
+    hostname: web1
+    links:
+      - name: eth0
+        type: veth
+        addresses: [10.200.1.2/24, "fd42:200:1::2/64"]
+        peer:
+          name: web1-host
+          addresses: [10.200.1.1/24, "fd42:200:1::1/64"]
+    routes:
+      - dst: default
+        gateway: 10.200.1.1
+      - dst: default
+        gateway: "fd42:200:1::1"
+    nameservers: [10.200.1.1]
+    search: [lab.example]
+    hosts:
+      db1: 10.200.2.2
+
+- name: A whole lab in one task, two routers and a switch node with a bridge
+  nsforge.linux.netns:
+    namespaces:
+      - name: sw1
+        links:
+          - {name: br0, type: bridge}
+      - name: r1
+        hostname: r1
+        sysctl:
+          net.ipv4.ip_forward: 1
+          net.ipv6.conf.all.forwarding: 1
+        links:
+          - name: eth1
+            type: veth
+            addresses: [10.210.0.1/24]
+            peer: {name: r1-eth1, netns: sw1, master: br0}
+          - name: eth2
+            type: veth
+            addresses: [10.210.12.1/30]
+            peer: {name: eth2, netns: r2, addresses: [10.210.12.2/30]}
+          - {name: lo1, type: dummy, addresses: [10.210.255.1/32]}
+      - name: r2
+        hostname: r2
+        routes:
+          - {dst: 10.210.0.0/24, gateway: 10.210.12.1}
+
+- name: VLAN, macvlan and VXLAN inside a node
+  nsforge.linux.netns:
+    name: edge
+    links:
+      - {name: trunk, type: dummy, mtu: 9000}
+      - {name: trunk.100, type: vlan, link: trunk, vlan_id: 100, addresses: [10.220.100.1/24]}
+      - {name: mv0, type: macvlan, link: trunk, mode: bridge}
+      - {name: vx42, type: vxlan, vni: 42, remote: 10.220.100.2, local: 10.220.100.1, dstport: 4789}
+
+- name: Converge exactly, removing undeclared links, addresses and static routes
+  nsforge.linux.netns:
+    name: web1
+    purge: true
+    links:
+      - {name: eth0, type: veth, addresses: [10.200.1.2/24], peer: {name: web1-host}}
+
+- name: Remove a lab
+  nsforge.linux.netns:
+    state: absent
+    namespaces:
+      - name: r1
+      - name: r2
+      - name: sw1
+'''
+
+RETURN = r'''
+changes:
+  description: What the task changed, or would change in check mode, one line a step, in the order applied.
+  returned: always
+  type: list
+  elements: str
+  sample: ["node web1: create network namespace /run/netns/web1", "node web1: add address 10.200.1.2/24 to eth0"]
+node:
+  description: Facts of the node read from the kernel after the task (before it, in check mode). With O(name).
+  returned: when O(name) is used
+  type: dict
+  contains:
+    name:
+      description: The node.
+      type: str
+      sample: web1
+    state:
+      description: V(present) when the namespace exists, else V(absent).
+      type: str
+      sample: present
+    path:
+      description: The pinned network namespace.
+      type: str
+      sample: /run/netns/web1
+    inode:
+      description: Inode of the network namespace, as C(lsns) and C(ls -i /proc/<pid>/ns/net) show it.
+      type: int
+      sample: 4026532284
+    hostname:
+      description: Hostname of the node's UTS namespace, or null when it has none.
+      type: str
+      sample: web1
+    interfaces:
+      description: Interfaces inside the namespace, by index.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Interface name.
+          type: str
+        index:
+          description: Interface index.
+          type: int
+        type:
+          description: Kind (V(loopback), V(veth), V(bridge), V(dummy), V(vlan), V(macvlan), V(vxlan), ...).
+          type: str
+        state:
+          description: V(up) or V(down) (administrative).
+          type: str
+        mtu:
+          description: MTU.
+          type: int
+        mac:
+          description: MAC address.
+          type: str
+        master:
+          description: The bridge it is attached to, or null.
+          type: str
+        addresses:
+          description: Addresses with prefix length, without IPv6 link-local ones.
+          type: list
+          elements: str
+    routes:
+      description: Routes of the main table (and of declared tables), without IPv6 link-local ones.
+      type: list
+      elements: dict
+      contains:
+        family:
+          description: 4 or 6.
+          type: int
+        dst:
+          description: Destination in CIDR form.
+          type: str
+        gateway:
+          description: Next hop, or null.
+          type: str
+        dev:
+          description: Outgoing interface, or null.
+          type: str
+        metric:
+          description: Metric.
+          type: int
+        table:
+          description: Table id.
+          type: int
+nodes:
+  description: Facts of every node of O(namespaces), each as RV(node).
+  returned: when O(namespaces) is used
+  type: list
+  elements: dict
+removed:
+  description:
+    - What was removed (or would be, in check mode). With O(name), a dict with C(interfaces), C(handles) and C(files);
+      with O(namespaces), a dict from node name to such a dict, for the nodes where something was removed.
+  returned: always
+  type: dict
+  sample: {"interfaces": ["eth0"], "handles": ["/run/netns/web1", "/run/nsforge/nodes/web1/uts"], "files": ["/etc/netns/web1"]}
+'''
+
+from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
+from ansible_collections.nsforge.linux.plugins.module_utils import network
+
+
+def main():
+    run_module(network.argument_spec(), lambda module, session: network.converge(module.params, module.check_mode, session))
+
+
+if __name__ == '__main__':
+    main()
