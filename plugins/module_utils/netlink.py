@@ -285,7 +285,8 @@ def _link_info(msg):
         if kind == 'vlan':
             info['vlan_id'] = data.get_attr('IFLA_VLAN_ID')
         elif kind == 'macvlan':
-            info['mode'] = MACVLAN_MODE_NAMES.get(data.get_attr('IFLA_MACVLAN_MODE'))
+            mode = data.get_attr('IFLA_MACVLAN_MODE')
+            info['mode'] = MACVLAN_MODE_NAMES.get(mode, mode)
         elif kind == 'vxlan':
             info['vni'] = data.get_attr('IFLA_VXLAN_ID')
             info['dstport'] = data.get_attr('IFLA_VXLAN_PORT')

@@ -263,7 +263,7 @@ def validate(params):
     if params.get('namespaces') is not None:
         for key in NODE_ONLY:
             if params.get(key) is not None:
-                raise bad_option(key, params[key], 'set it inside each entry of namespaces, not beside it')
+                raise NsforgeError('%s: set it inside each entry of namespaces, not beside it' % key, option=key)
         if not params['namespaces']:
             raise bad_option('namespaces', [], 'declare at least one node')
         entries = []
@@ -934,7 +934,8 @@ class Planner:
             parent = self.session.index_of(path, link['link'])
         peer_path = None
         if link['peer'] is not None:
-            peer_path = self.path(link['peer']['netns'])
+            # the peer is created in the namespace of this fd; the host's is the module's own
+            peer_path = self.path(link['peer']['netns']) or '/proc/self/ns/net'
         try:
             self.session.link_add(path, link, peer_ns_path=peer_path, parent_index=parent)
         except NsforgeError:
