@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the pure logic of netns: validation, normalization, views, files."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.nsforge.linux.plugins.module_utils import network, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+
+def params(**kw):
+    base = dict((k, None) for k in network.node_spec())
+    base.update(state='present', purge=False, namespaces=None)
+    base.update(kw)
+    return base
+
+
+def link(**kw):
+    base = dict((k, None) for k in network.LINK_SPEC)
+    base['state'] = 'up'
+    base.update(kw)
+    return base
+
+
+def route(**kw):
+    base = dict((k, None) for k in network.ROUTE_SPEC)
+    base.update(kw)
+    return base
+
+
+def failing(option, **kw):
+    with pytest.raises(NsforgeError) as info:
+        network.validate(params(**kw))
+    assert info.value.option == option, info.value.msg
+    assert info.value.msg.startswith(option + ':'), info.value.msg
+    return info.value.msg
+
+
+@pytest.mark.parametrize('name', ['a', 'r1', 'node_1.lab-2', 'A' * 255, '0'])
+def test_good_node_names(name):
+    assert nodes.check_name(name) == name
+
+
+@pytest.mark.parametrize('name,why', [
+    ('', 'empty'), ('a' * 256, '255 bytes'), ('a/b', "'/'"), ('..', "'..'"), ('a..b', "'..'"),
+    ('a b', 'whitespace'), ('a\tb', 'whitespace'), ('a\nb', 'whitespace'), ('a\x00b', 'control'),
+    ('.hidden', 'start'), ('-x', 'start'), ('r\u0131', 'ASCII'), ('caf\u00e9', 'ASCII'), (None, 'string'),
+])
+def test_bad_node_names(name, why):
+    with pytest.raises(NsforgeError) as info:
+        nodes.check_name(name, 'name')
+    assert why in info.value.msg
+    assert info.value.option == 'name'
+
+
+def test_paths_stay_in_their_folders():
+    assert nodes.netns_path('r1') == '/run/netns/r1'
+    assert nodes.uts_path('r1') == '/run/nsforge/nodes/r1/uts'
+    assert nodes.etc_dir('r1') == '/etc/netns/r1'
+    assert nodes.lock_path('r1') == '/run/nsforge/locks/r1.lock'
+    with pytest.raises(NsforgeError):
+        nodes.netns_path('../etc')
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('10.0.0.1/24', '10.0.0.1/24'),
+    ('FD00:0:0::1/64', 'fd00::1/64'),
+    (' 10.1.2.3/32 ', '10.1.2.3/32'),
+])
+def test_norm_cidr(value, expected):
+    assert network.norm_cidr(value, 'x') == expected
+
+
+@pytest.mark.parametrize('value', ['10.0.0.1', '10.0.0.1/33', '10.0.0.256/24', 'fd00::1/129', '224.0.0.1/4', '0.0.0.0/0', 'x/1'])
+def test_bad_cidr(value):
+    with pytest.raises(NsforgeError):
+        network.norm_cidr(value, 'x')
+
+
+def test_route_normalization():
+    r = network.norm_route(route(dst='default', gateway='fd00::1'), 'routes[0]')
+    assert r == {'family': 6, 'dst': '::/0', 'gateway': 'fd00::1', 'dev': None, 'metric': 1024, 'table': 254}
+    r = network.norm_route(route(dst='10.1.0.0/16', dev='eth0', metric=5, table=100), 'routes[0]')
+    assert r['family'] == 4 and r['metric'] == 5 and r['table'] == 100
+    assert network.route_text(r) == '10.1.0.0/16 dev eth0 metric 5 table 100'
+
+
+def test_route_errors():
+    assert 'host bits' in failing('routes[0].dst', name='n', routes=[route(dst='10.1.0.1/16', dev='eth0')])
+    failing('routes[0].gateway', name='n', routes=[route(dst='10.1.0.0/16', gateway='fd00::1')])
+    failing('routes[0]', name='n', routes=[route(dst='10.1.0.0/16')])
+    failing('routes[0].table', name='n', routes=[route(dst='10.1.0.0/16', dev='e', table=255)])
+    failing('routes', name='n', routes=[route(dst='10.1.0.0/16', dev='e'), route(dst='10.1.0.0/16', gateway='10.0.0.1')])
+
+
+def test_sysctl_paths():
+    assert network.sysctl_path('net.ipv4.ip_forward', 'x') == '/proc/sys/net/ipv4/ip_forward'
+    assert network.sysctl_path('net.ipv4.conf.eth0/10.rp_filter', 'x') == '/proc/sys/net/ipv4/conf/eth0.10/rp_filter'
+    for bad in ('kernel.hostname', 'net..x', 'net.a/../b', 'net.a b', 'netx'):
+        with pytest.raises(NsforgeError):
+            network.sysctl_path(bad, 'x')
+
+
+def test_sysctl_values():
+    assert network.sysctl_value(True, 'x') == '1'
+    assert network.sysctl_value(0, 'x') == '0'
+    assert network.sysctl_value('4096  8192\t16384', 'x') == '4096 8192 16384'
+    with pytest.raises(NsforgeError):
+        network.sysctl_value('', 'x')
+    with pytest.raises(NsforgeError):
+        network.sysctl_value({'a': 1}, 'x')
+
+
+def test_link_validation():
+    failing('links[0].name', name='n', links=[link(name='x' * 16, type='bridge')])
+    failing('links[0].name', name='n', links=[link(name='a:b', type='bridge')])
+    failing('links[1].name', name='n', links=[link(name='a', type='bridge'), link(name='a', type='bridge')])
+    failing('links[0].name', name='n', links=[link(name='lo', type='bridge')])
+    failing('links[0].peer', name='n', links=[link(name='a', type='veth')])
+    failing('links[0].vlan_id', name='n', links=[link(name='a', type='vlan', link='b', vlan_id=4095)])
+    failing('links[0].link', name='n', links=[link(name='a', type='vlan', vlan_id=5)])
+    failing('links[0].link', name='n', links=[link(name='a', type='macvlan')])
+    failing('links[0].vni', name='n', links=[link(name='a', type='vxlan')])
+    failing('links[0].remote', name='n', links=[link(name='a', type='vxlan', vni=1, remote='10.0.0.1', group='239.1.1.1')])
+    failing('links[0].group', name='n', links=[link(name='a', type='vxlan', vni=1, group='10.0.0.1', link='e')])
+    failing('links[0].remote', name='n', links=[link(name='a', type='vxlan', vni=1, remote='239.1.1.1')])
+    failing('links[0].mac', name='n', links=[link(name='a', type='bridge', mac='03:00:00:00:00:00')])
+    failing('links[0].mtu', name='n', links=[link(name='a', type='bridge', mtu=70000)])
+    failing('links[0].vni', name='n', links=[link(name='a', type='bridge', vni=5)])
+    failing('links[1].master', name='n', links=[link(name='a', type='vxlan', vni=1), link(name='b', type='bridge', master='a')])
+    failing('links[0].master', name='n', links=[link(name='a', type='bridge', master='a')])
+
+
+def test_good_lab_normalizes():
+    decls = network.validate(params(state='present', namespaces=[
+        dict(params(name='r1', state=None, purge=None), links=[
+            link(name='eth1', type='veth', addresses=['10.0.0.1/30', '10.0.0.1/30'],
+                 peer={'name': 'eth1', 'netns': 'r2', 'addresses': ['10.0.0.2/30'], 'master': None, 'mtu': None}),
+            link(name='vx1', type='vxlan', vni=7, remote='10.0.0.2')]),
+        dict(params(name='r2', state=None, purge=True), sysctl={'net.ipv4.ip_forward': 1}),
+    ]))
+    assert [d['name'] for d in decls] == ['r1', 'r2']
+    assert decls[0]['links'][0]['addresses'] == ['10.0.0.1/30']
+    assert decls[0]['links'][1]['dstport'] == 4789
+    assert decls[0]['purge'] is False and decls[1]['purge'] is True
+    assert decls[1]['sysctl']['net.ipv4.ip_forward'] == {'path': '/proc/sys/net/ipv4/ip_forward', 'value': '1'}
+
+
+def test_bulk_errors():
+    failing('links', namespaces=[params(name='a')], links=[link(name='e', type='bridge')])
+    failing('namespaces', namespaces=[])
+    failing('namespaces[1].name', namespaces=[params(name='a'), params(name='a')])
+    failing('namespaces[0].hostname', namespaces=[params(name='a', state='absent', hostname='x')])
+
+
+def test_peer_name_clash_inside_one_task():
+    msg = failing('namespaces[1].links[0].peer.name', namespaces=[
+        params(name='a', links=[link(name='e0', type='bridge')]),
+        params(name='b', links=[link(name='e1', type='veth', peer={'name': 'e0', 'netns': 'a', 'addresses': None,
+                                                                    'master': None, 'mtu': None})]),
+    ])
+    assert 'already used in node a' in msg
+
+
+def test_files():
+    decl = network.normalize_node(params(name='r1', hostname='r1', nameservers=['10.0.0.53', 'fd00::53'], search=['lab.test'],
+                                         hosts={'b': '10.0.0.2', 'a': '10.0.0.1'}), '')
+    resolv = network.resolv_conf(decl)
+    assert resolv.splitlines()[1:] == ['search lab.test', 'nameserver 10.0.0.53', 'nameserver fd00::53']
+    hosts = network.hosts_file(decl).splitlines()
+    assert hosts[-3:] == ['127.0.1.1\tr1', '10.0.0.1\ta', '10.0.0.2\tb']
+    assert network.resolv_conf(network.normalize_node(params(name='r1'), '')) is None
+    assert network.hosts_file(network.normalize_node(params(name='r1'), '')) is None
+
+
+def test_link_mismatch():
+    decl = network.normalize_link(link(name='v', type='vlan', link='e', vlan_id=5), 'links[0]')
+    assert network.link_mismatch({'kind': 'vlan', 'vlan_id': 5, 'parent': 'e'}, decl) is None
+    assert network.link_mismatch({'kind': 'vlan', 'vlan_id': 6, 'parent': 'e'}, decl)
+    assert network.link_mismatch({'kind': 'bridge'}, decl)
+    vx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2'), 'links[0]')
+    assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': None}, vx) is None
+    assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 8472, 'group': '10.0.0.2', 'local': None}, vx)
+
+
+def test_views_hide_link_local_and_predict():
+    actual = {'exists': True, 'links': {'lo': {'kind': 'loopback', 'up': True, 'addresses': ['127.0.0.1/8', '::1/128'],
+                                               'mtu': 65536, 'mac': '00:00:00:00:00:00'},
+                                        'eth0': {'kind': 'veth', 'up': True, 'addresses': ['10.0.0.1/24', 'fe80::1/64'],
+                                                 'mtu': 1500, 'mac': '02:00:00:00:00:01', 'master': None}},
+              'routes': [{'family': 4, 'dst': '10.9.0.0/24', 'gateway': '10.0.0.2', 'dev': 'eth0', 'metric': 0,
+                          'table': 254, 'proto': 4}],
+              'sysctl': {}, 'files': {'resolv.conf': None, 'hosts': None}}
+    before = network.actual_view(actual)
+    assert before['links']['eth0']['addresses'] == ['10.0.0.1/24']
+    assert before['routes'] == ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0']
+    decl = network.normalize_node(params(name='n', purge=True, links=[
+        link(name='eth0', type='veth', addresses=['10.0.0.5/24'], peer={'name': 'p', 'netns': None, 'addresses': None,
+                                                                     'master': None, 'mtu': None})]), '')
+    track = {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
+             'routes_removed': ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0'], 'files': {}}
+    after = network.predicted_view(before, decl, track)
+    assert after['links']['eth0']['addresses'] == ['10.0.0.5/24']
+    assert after['routes'] == []
+    assert network.predicted_view(before, dict(decl, state='absent'), track) == {'present': False}
