@@ -195,7 +195,7 @@ options:
     description:
       - Host names and their addresses written to C(/etc/netns/<name>/hosts), after C(localhost) lines
         (and C(127.0.1.1) with the node's O(hostname) when it is not listed).
-      - A dict from name to address, such as C({r1: 10.0.0.1}).
+      - "A dict from name to address, such as C({r1: 10.0.0.1})."
     type: dict
   purge:
     description:
