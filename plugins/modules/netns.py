@@ -13,7 +13,7 @@ module: netns
 short_description: Declare network namespaces with their links, addresses, routes, sysctls and DNS files
 version_added: 0.1.0
 author:
-  - nsforge developers
+  - nsforge developers (@nsforge)
 description:
   - Declares the network of one node, or of many nodes at once with O(namespaces).
     A node's network namespace is pinned at C(/run/netns/<name>) exactly as C(ip netns add) makes it, so

@@ -52,8 +52,11 @@ def test_failure_undoes_in_reverse_and_names_the_step():
 def test_undo_errors_are_reported():
     def boom():
         raise RuntimeError('stuck')
+
+    def refuse():
+        raise OSError(1, 'no')
     first = changes.Change('first', lambda: None, boom)
-    second = changes.Change('second', lambda: (_ for _ in ()).throw(OSError(1, 'no')))
+    second = changes.Change('second', refuse)
     with pytest.raises(NsforgeError) as info:
         changes.run([first, second], check_mode=False)
     assert 'could not undo: first (stuck)' in info.value.msg

@@ -27,6 +27,12 @@ def link(**kw):
     return base
 
 
+def peer(name, netns=None, **kw):
+    base = {'name': name, 'netns': netns, 'addresses': None, 'master': None, 'mtu': None}
+    base.update(kw)
+    return base
+
+
 def route(**kw):
     base = dict((k, None) for k in network.ROUTE_SPEC)
     base.update(kw)
@@ -140,7 +146,7 @@ def test_good_lab_normalizes():
     decls = network.validate(params(state='present', namespaces=[
         dict(params(name='r1', state=None, purge=None), links=[
             link(name='eth1', type='veth', addresses=['10.0.0.1/30', '10.0.0.1/30'],
-                 peer={'name': 'eth1', 'netns': 'r2', 'addresses': ['10.0.0.2/30'], 'master': None, 'mtu': None}),
+                 peer=peer('eth1', 'r2', addresses=['10.0.0.2/30'])),
             link(name='vx1', type='vxlan', vni=7, remote='10.0.0.2')]),
         dict(params(name='r2', state=None, purge=True), sysctl={'net.ipv4.ip_forward': 1}),
     ]))
@@ -161,8 +167,7 @@ def test_bulk_errors():
 def test_peer_name_clash_inside_one_task():
     msg = failing('namespaces[1].links[0].peer.name', namespaces=[
         params(name='a', links=[link(name='e0', type='bridge')]),
-        params(name='b', links=[link(name='e1', type='veth', peer={'name': 'e0', 'netns': 'a', 'addresses': None,
-                                                                    'master': None, 'mtu': None})]),
+        params(name='b', links=[link(name='e1', type='veth', peer=peer('e0', 'a'))]),
     ])
     assert 'already used in node a' in msg
 
@@ -200,8 +205,7 @@ def test_views_hide_link_local_and_predict():
     assert before['links']['eth0']['addresses'] == ['10.0.0.1/24']
     assert before['routes'] == ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0']
     decl = network.normalize_node(params(name='n', purge=True, links=[
-        link(name='eth0', type='veth', addresses=['10.0.0.5/24'], peer={'name': 'p', 'netns': None, 'addresses': None,
-                                                                     'master': None, 'mtu': None})]), '')
+        link(name='eth0', type='veth', addresses=['10.0.0.5/24'], peer=peer('p'))]), '')
     track = {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
              'routes_removed': ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0'], 'files': {}}
     after = network.predicted_view(before, decl, track)

@@ -1,0 +1,168 @@
+# nsforge.linux: lab and test entry points.  `make help` lists the targets.
+#
+# Layout of what this Makefile creates (all ignored by git):
+#   .venv/                                   Python environment (tests/requirements.txt)
+#   build/ansible_collections/nsforge/linux  copy of the files git sees (tracked + untracked,
+#                                            not ignored); ansible-test and pytest run here
+#   build/dist/                              the collection tarball (ansible-galaxy collection build)
+#   build/collections/                       ANSIBLE_COLLECTIONS_PATH: the installed tarball
+#   build/pybin/                             python3.X links to working interpreters (pyenv
+#                                            shims on PATH fail unless their version is selected)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+.DELETE_ON_ERROR:
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+VBIN := $(VENV)/bin
+BUILD := $(ROOT)/build
+COPY := $(BUILD)/ansible_collections/nsforge/linux
+DIST := $(BUILD)/dist
+COLLECTIONS := $(BUILD)/collections
+PYBIN := $(BUILD)/pybin
+
+# Interpreter for .venv: an explicit python3.11 first (ansible-core 2.18 needs >= 3.11).
+PYTHON ?= $(shell for v in 3.11 3.12 3.13; do $(ROOT)/.ci/find_python.sh $$v && break; done)
+# Every sanity test on SANITY_PYTHON; then the MULTI_PYTHON_TESTS (the tests that
+# depend on the Python version) on each of OTHER_PYTHONS that exists here
+# (modules: tests/config.yml says python_requires >= 3.9).
+SANITY_PYTHON ?= 3.11
+OTHER_PYTHONS ?= 3.9 3.10 3.12 3.13
+MULTI_PYTHON_TESTS ?= compile import
+# Integration targets to run (default: all under tests/integration/targets/).
+TARGET ?=
+MOLECULE_SCENARIO ?= netlab_small
+LAB_PLAYBOOK ?= playbooks/lab.yml
+LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
+
+# Commands needed, as COMMAND:DEBIAN_PACKAGE (installed only when missing).
+# shellcheck: ansible-test's shellcheck sanity test is skipped without it;
+# ping: the molecule scenario's verify step.
+LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping
+TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
+export ANSIBLE_NOCOLOR ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+# ansible-test and the tests find python3.X here before the failing pyenv shims.
+export PATH := $(PYBIN):$(VBIN):$(PATH)
+
+.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule clean distclean
+
+help: ## Show this help
+	@echo "nsforge.linux make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16 | sed 's/^/  /'
+	@echo
+	@echo "Variables: PYTHON=$(PYTHON)"
+	@echo "  TARGET=<integration target>  SANITY_PYTHON=$(SANITY_PYTHON)  OTHER_PYTHONS='$(OTHER_PYTHONS)'"
+	@echo "  LAB_PLAYBOOK=$(LAB_PLAYBOOK)  MOLECULE_SCENARIO=$(MOLECULE_SCENARIO)"
+
+## ---------------------------------------------------------------- environment
+
+venv: $(VENV)/.installed ## Create .venv and install tests/requirements.txt
+
+$(VENV)/.installed: tests/requirements.txt
+	@if [ -z "$(PYTHON)" ]; then echo "no Python >= 3.11 found (set PYTHON=/path/to/python3.11)" >&2; exit 1; fi
+	@echo "--- creating $(VENV) with $(PYTHON)"
+	@if [ ! -x "$(VBIN)/python" ]; then "$(PYTHON)" -m venv "$(VENV)"; fi
+	"$(VBIN)/python" -m pip install --quiet --upgrade pip
+	"$(VBIN)/python" -m pip install --quiet -r tests/requirements.txt
+	@touch "$@"
+
+tools: ## Install missing Debian packages for the tests (apt-get, only when a command is missing)
+	@"$(ROOT)/.ci/ensure_tools.sh" $(TEST_TOOLS)
+
+lab-tools:
+	@"$(ROOT)/.ci/ensure_tools.sh" $(LAB_TOOLS)
+
+pythons: ## Link working python3.X interpreters into build/pybin
+	@mkdir -p "$(PYBIN)"
+	@for v in $(SANITY_PYTHON) $(OTHER_PYTHONS); do \
+	  if p=$$("$(ROOT)/.ci/find_python.sh" $$v); then ln -sfn "$$p" "$(PYBIN)/python$$v"; else rm -f "$(PYBIN)/python$$v"; fi; \
+	done
+
+## ---------------------------------------------------------------- collection
+
+copy: ## Copy the files git sees to build/ansible_collections/nsforge/linux
+	@"$(ROOT)/.ci/copy_tree.sh" "$(COPY)"
+	@echo "--- collection copy: $(COPY) ($$(find "$(COPY)" -type f | wc -l) files)"
+
+collection: venv copy ## Build the collection tarball and install it into build/collections
+	@rm -rf "$(DIST)" "$(COLLECTIONS)/ansible_collections/nsforge/linux"
+	"$(VBIN)/ansible-galaxy" collection build "$(COPY)" --output-path "$(DIST)" --force
+	"$(VBIN)/ansible-galaxy" collection install "$(DIST)"/nsforge-linux-*.tar.gz \
+	  -p "$(COLLECTIONS)" --force --no-deps --offline
+
+## ---------------------------------------------------------------- lab
+
+lab: venv lab-tools collection ## Build the default lab on this host (playbooks/lab.yml)
+	@printf '%s\n' '[lab]' 'localhost ansible_connection=local ansible_python_interpreter=$(VBIN)/python' \
+	  > "$(BUILD)/lab_inventory.ini"
+	"$(VBIN)/ansible-playbook" -i "$(BUILD)/lab_inventory.ini" "$(LAB_PLAYBOOK)"
+
+lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
+	@printf '%s\n' '[lab]' 'localhost ansible_connection=local ansible_python_interpreter=$(VBIN)/python' \
+	  > "$(BUILD)/lab_inventory.ini"
+	"$(VBIN)/ansible-playbook" -i "$(BUILD)/lab_inventory.ini" "$(LAB_DESTROY_PLAYBOOK)"
+
+## ---------------------------------------------------------------- tests
+
+TEST_STAGES := sanity units integration molecule
+
+test: venv tools ## The whole suite: sanity, units, integration, molecule (stops at the first failure)
+	@times=(); for stage in $(TEST_STAGES); do \
+	  echo "=== make test: $$stage"; start=$$SECONDS; \
+	  if ! $(MAKE) --no-print-directory $$stage; then \
+	    echo "=== make test: $$stage FAILED after $$((SECONDS - start))s" >&2; exit 1; fi; \
+	  times+=("$$stage $$((SECONDS - start))s"); \
+	done; echo "=== make test: all stages passed ($${times[*]})"
+
+# ansible-test bootstraps pip in every virtual environment it creates with a
+# get-pip.py it downloads from a host that is not reachable from here; it uses a
+# cached copy when one exists.  Put the offline stand-in there, under the name
+# derived from the pip version this ansible-test pins.
+GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(shell "$(VBIN)/python" -c \
+  'from ansible_test._internal.python_requirements import get_venv_packages as g; \
+   from types import SimpleNamespace as N; print(g(N(version="3.11"))["pip"].replace(".", "_"))').py
+
+sanity: venv tools pythons copy ## ansible-test sanity (all on SANITY_PYTHON; compile+import on OTHER_PYTHONS)
+	@mkdir -p "$(dir $(GET_PIP_CACHE))"
+	@install -m 0644 "$(ROOT)/.ci/get_pip_offline.py" "$(GET_PIP_CACHE)"
+	@echo "--- pip bootstrap for ansible-test: $(GET_PIP_CACHE)"
+	@if cat "$(COPY)"/tests/sanity/ignore-*.txt 2>/dev/null | grep -vqE '^[[:space:]]*(#|$$)'; then \
+	  echo "entries in tests/sanity/ignore-*.txt are not allowed: fix the code instead" >&2; exit 1; fi
+	cd "$(COPY)" && "$(VBIN)/ansible-test" sanity --color no --python $(SANITY_PYTHON)
+	@cd "$(COPY)" && for v in $(OTHER_PYTHONS); do \
+	  if [ -e "$(PYBIN)/python$$v" ]; then \
+	    echo "--- ansible-test sanity $(MULTI_PYTHON_TESTS:%=--test %) --python $$v"; \
+	    "$(VBIN)/ansible-test" sanity --color no $(MULTI_PYTHON_TESTS:%=--test %) --python $$v; \
+	  else echo "--- python$$v not found: $(MULTI_PYTHON_TESTS) skipped"; fi; \
+	done
+
+units: venv copy ## pytest tests/unit (on the collection copy; no tests is a failure)
+	@cd "$(COPY)" && rc=0 && PYTHONPATH="$(BUILD)" "$(VBIN)/python" -m pytest -p no:cacheprovider tests/unit || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests under tests/unit" >&2; fi; exit $$rc
+
+integration: venv tools collection ## Integration targets, each in a fresh sandbox (TARGET=name for one)
+	"$(ROOT)/tests/integration/run.sh" $(TARGET)
+
+# Run from the checkout root: molecule sees galaxy.yml and takes its scenarios
+# from extensions/molecule/.  Its state goes to a fresh build/molecule/<scenario>.
+molecule: venv tools collection ## Molecule scenario MOLECULE_SCENARIO in a sandbox
+	rm -rf "$(BUILD)/molecule/$(MOLECULE_SCENARIO)"
+	cd "$(ROOT)" && $(if $(filter 1 true yes,$(ANSIBLE_NOCOLOR)),NO_COLOR=1) \
+	  MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule/$(MOLECULE_SCENARIO)" \
+	  "$(ROOT)/tests/sandbox.sh" "$(VBIN)/molecule" test -s "$(MOLECULE_SCENARIO)"
+
+## ---------------------------------------------------------------- housekeeping
+
+clean: ## Remove build/ and tests/output/
+	rm -rf "$(BUILD)" "$(ROOT)/tests/output"
+
+distclean: clean ## Also remove .venv
+	rm -rf "$(VENV)"

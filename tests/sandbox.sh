@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run a command inside a throwaway sandbox, so tests that create network
+# namespaces, links, /run/netns pins and /etc/netns files leave nothing behind
+# on the host:
+#   - new network, mount (private propagation), UTS, IPC and PID namespaces;
+#   - a fresh tmpfs on /run (so /run/netns starts empty) and on /etc/netns;
+#   - a fresh /proc for the new PID namespace; `lo` is brought up.
+# When the command ends, every process and mount of the sandbox goes with it.
+# Usage: tests/sandbox.sh COMMAND [ARGS...]
+set -euo pipefail
+
+if [ "$#" -eq 0 ]; then
+  echo "usage: $0 COMMAND [ARGS...]" >&2
+  exit 2
+fi
+
+if [ "${NSFORGE_SANDBOX:-}" != "inside" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "$0: must run as root (it creates namespaces and mounts)" >&2
+    exit 1
+  fi
+  # The mount point must exist on the host before it can be covered.
+  mkdir -p /etc/netns
+  exec unshare --net --mount --uts --ipc --pid --fork --mount-proc --propagation private \
+    env NSFORGE_SANDBOX=inside "$0" "$@"
+fi
+
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+mkdir -p /run/netns /run/lock
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
+hostname nsforge-sandbox
+ip link set lo up
+
+# Not exec: this shell is PID 1 of the sandbox and reaps orphans until the end.
+status=0
+"$@" || status=$?
+exit "$status"
