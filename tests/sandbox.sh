@@ -19,8 +19,8 @@ if [ "${NSFORGE_SANDBOX:-}" != "inside" ]; then
     echo "$0: must run as root (it creates namespaces and mounts)" >&2
     exit 1
   fi
-  # The mount point must exist on the host before it can be covered.
-  mkdir -p /etc/netns
+  # The mount points must exist on the host before they can be covered.
+  mkdir -p /etc/netns /var/log/nsforge
   exec unshare --net --mount --uts --ipc --pid --fork --mount-proc --propagation private \
     env NSFORGE_SANDBOX=inside "$0" "$@"
 fi
@@ -28,6 +28,21 @@ fi
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mkdir -p /run/netns /run/lock
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
+mount -t tmpfs -o mode=0750,nosuid,nodev tmpfs /var/log/nsforge
+# cgroups are not namespaced by this sandbox: services' cgroups go under a
+# parent of their own, removed when the sandbox ends.
+export NSFORGE_CGROUP_PARENT="nsforge-sandbox-$$-$(date +%s%N)"
+cleanup_cgroups() {
+  local dir
+  # PID 1 of the sandbox: end every process the tests left, then their cgroups.
+  kill -KILL -1 2>/dev/null || true
+  sleep 0.2
+  for dir in /sys/fs/cgroup/*/"$NSFORGE_CGROUP_PARENT" /sys/fs/cgroup/"$NSFORGE_CGROUP_PARENT"; do
+    [ -d "$dir" ] || continue
+    find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+trap cleanup_cgroups EXIT
 hostname nsforge-sandbox
 ip link set lo up
 

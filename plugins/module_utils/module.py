@@ -32,6 +32,7 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
         extra = {}
         if exc.option is not None:
             extra['option'] = exc.option
+        extra.update(exc.details)
         module.fail_json(msg=exc.msg, **extra)
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())

@@ -1,0 +1,952 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""nsproc: launch, identity (PID + start time), stop, and the state records of services.
+
+A service is started by a short-lived child of the module (A), which joins
+and creates the namespaces and forks the service's first process (B). B waits
+until the module has put it into its cgroups (and A's user namespace has its
+ID maps), sets up its mounts, hostname, identity and logs, and execs the
+command (under tini when it has an init). A reports B's host PID, whether the
+exec worked, and whether B is still running after the startup check, then
+exits, so B is reparented away from the module and nothing of Python stays.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import errno
+import fcntl
+import grp
+import hashlib
+import json
+import os
+import pwd
+import select
+import shlex
+import signal
+import stat
+import tempfile
+import time
+
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
+
+SERVICE_DIR = nodes.STATE_DIR + '/services'
+SERVICE_LOCK_DIR = nodes.LOCK_DIR + '/services'
+LOG_DIR = '/var/log/nsforge'
+DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+KIND_NAMES = ('pid', 'net', 'uts', 'ipc', 'mnt', 'user', 'cgroup', 'time')
+# join order: the user namespace first (it grants the rights for the rest), mnt last
+JOIN_ORDER = ('user', 'cgroup', 'ipc', 'uts', 'net', 'time', 'pid', 'mnt')
+DEFAULTS = {'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new', 'net': 'host', 'user': 'host', 'cgroup': 'host', 'time': 'host'}
+SIGNALS = ('TERM', 'INT', 'QUIT', 'HUP', 'USR1', 'USR2', 'KILL')
+MAX_MAP_LINES = 340
+ID_MAX = 4294967294
+SECRET = '********'
+
+MAP_SPEC = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
+                count=dict(type='int', required=True))
+
+
+def argument_spec():
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
+            type=dict(type='str', default='service', choices=['service', 'oneshot']),
+            command=dict(type='raw'),
+            env=dict(type='dict', no_log=True),
+            cwd=dict(type='path', default='/'),
+            user=dict(type='str'),
+            group=dict(type='str'),
+            umask=dict(type='str'),
+            node=dict(type='str'),
+            namespaces=dict(type='dict'),
+            hostname=dict(type='str'),
+            mount_proc=dict(type='bool'),
+            mounts=dict(type='list', elements='dict', options=dict(
+                dst=dict(type='path', required=True),
+                src=dict(type='path'),
+                type=dict(type='str', default='bind', choices=['bind', 'tmpfs']),
+                readonly=dict(type='bool', default=False),
+                options=dict(type='str'),
+                mkdir=dict(type='bool', default=True),
+            )),
+            uid_map=dict(type='list', elements='dict', options=MAP_SPEC),
+            gid_map=dict(type='list', elements='dict', options=MAP_SPEC),
+            map_root_user=dict(type='bool', default=False),
+            allow_host_root=dict(type='bool', default=False),
+            init=dict(type='bool'),
+            stop_signal=dict(type='str', default='TERM'),
+            stop_timeout=dict(type='float', default=10),
+            startup_check=dict(type='float', default=0.5),
+            timeout=dict(type='float', default=300),
+            stdout=dict(type='path'),
+            stderr=dict(type='path'),
+            limits=dict(type='dict', options=dict(
+                memory=dict(type='str'),
+                pids=dict(type='int'),
+                cpu=dict(type='float'),
+            )),
+            restart_on_change=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+
+# ---------------------------------------------------------------------------
+# paths and records
+
+
+def record_path(name):
+    nodes.check_name(name, 'name')
+    return os.path.join(SERVICE_DIR, name + '.json')
+
+
+def read_record(name):
+    try:
+        with open(record_path(name)) as handle:
+            return json.load(handle)
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    except ValueError:
+        return None  # a half-written record cannot exist (atomic writes); treat garbage as none
+
+
+def write_record(record):
+    """Write a record atomically, root only."""
+    if not os.path.isdir(SERVICE_DIR):
+        os.makedirs(SERVICE_DIR, 0o700)
+    os.chmod(SERVICE_DIR, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % record['name'], dir=SERVICE_DIR)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            json.dump(record, handle, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, record_path(record['name']))
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def remove_record(name):
+    try:
+        os.unlink(record_path(name))
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+
+
+@contextlib.contextmanager
+def locked(name):
+    if not os.path.isdir(SERVICE_LOCK_DIR):
+        os.makedirs(SERVICE_LOCK_DIR, 0o700)
+    fd = os.open(os.path.join(SERVICE_LOCK_DIR, nodes.check_name(name, 'name') + '.lock'),
+                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------
+# process identity
+
+
+def proc_stat(pid):
+    """(state, start_time) of a process from /proc/<pid>/stat, or None when it does not exist."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return None
+    rest = data[data.rindex(')') + 2:].split()
+    # rest[0] is field 3 (state); start time is field 22
+    return rest[0], int(rest[19])
+
+
+def alive(record):
+    """True when the recorded PID is still the recorded process (same start time) and not a zombie."""
+    if not record or not record.get('pid'):
+        return False
+    found = proc_stat(record['pid'])
+    if found is None:
+        return False
+    state, start = found
+    return start == record.get('start_time') and state not in ('Z', 'X')
+
+
+def ns_pid(pid):
+    try:
+        with open('/proc/%d/status' % pid) as handle:
+            for line in handle:
+                if line.startswith('NSpid:'):
+                    return int(line.split()[-1])
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def ns_inodes(pid):
+    out = {}
+    for kind in KIND_NAMES:
+        ident = kernel.ns_id(kernel.ns_path(kind, pid))
+        if ident:
+            out[kind] = ident[1]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# validation: parameters -> a normalized configuration
+
+
+def find_program(program, env):
+    if '/' in program:
+        candidates = [program]
+    else:
+        path = (env or {}).get('PATH') or DEFAULT_PATH
+        candidates = [os.path.join(d, program) for d in path.split(':') if d]
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    return None
+
+
+def check_map(lines, option, allow_host_root):
+    if len(lines) > MAX_MAP_LINES:
+        raise bad_option(option, len(lines), 'the kernel takes at most %d map lines' % MAX_MAP_LINES)
+    out = []
+    for i, line in enumerate(lines):
+        lopt = '%s[%d]' % (option, i)
+        for key in ('inside', 'outside'):
+            if not 0 <= line[key] <= ID_MAX:
+                raise bad_option('%s.%s' % (lopt, key), line[key], 'must be between 0 and %d' % ID_MAX)
+        if not 1 <= line['count'] <= ID_MAX + 1 - max(line['inside'], line['outside']):
+            raise bad_option(lopt + '.count', line['count'], 'the range must be at least 1 ID and end below 2^32-1')
+        if line['outside'] == 0 and not allow_host_root:
+            raise bad_option(lopt + '.outside', 0, 'mapping host root needs allow_host_root: true')
+        out.append((line['inside'], line['outside'], line['count']))
+    for key, label in ((0, 'inside'), (1, 'outside')):
+        spans = sorted((l[key], l[key] + l[2]) for l in out)
+        for (a_start, a_end), (b_start, _b_end) in zip(spans, spans[1:]):
+            if b_start < a_end:
+                raise bad_option(option, lines, 'the %s ranges overlap (%d-%d and %d)' % (label, a_start, a_end - 1, b_start))
+    return out
+
+
+def subordinate_range(path, user):
+    try:
+        with open(path) as handle:
+            for line in handle:
+                parts = line.strip().split(':')
+                if len(parts) == 3 and parts[0] in (user, '0') and parts[1].isdigit() and parts[2].isdigit():
+                    return int(parts[1]), min(int(parts[2]), 65536)
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def resolve_ns(kind, value, option):
+    """Return ('new'|'host', None) or ('join', path, label) for one namespace kind."""
+    if value in ('new', 'host'):
+        return {'mode': value, 'path': None, 'label': value}
+    if not isinstance(value, str) or not value:
+        raise bad_option(option, value, "expected 'new', 'host', a node name or 'service:<name>'")
+    if value.startswith('service:'):
+        other = value[len('service:'):]
+        nodes.check_name(other, option)
+        record = read_record(other)
+        if not alive(record):
+            raise bad_option(option, value, 'no running service %s to join' % other)
+        return {'mode': 'join', 'path': kernel.ns_path(kind, record['pid']), 'label': value, 'service': other,
+                'pid': record['pid'], 'start_time': record['start_time']}
+    nodes.check_name(value, option)
+    if kind == 'net':
+        path = nodes.netns_path(value)
+    elif kind == 'uts':
+        path = nodes.uts_path(value)
+    else:
+        path = os.path.join(nodes.node_dir(value), kind)
+    if not kernel.is_nsfs_mount(path, kind):
+        if kind == 'net':
+            raise bad_option(option, value, 'no such node (%s is not a pinned network namespace)' % path)
+        raise bad_option(option, value, 'node %s has no pinned %s namespace (%s)' % (value, kind, path))
+    return {'mode': 'join', 'path': path, 'label': value}
+
+
+def validate(params):
+    """Return the normalized configuration (a dict) of a service declaration."""
+    name = nodes.check_name(params['name'], 'name')
+    state = params['state']
+    cfg = {'name': name, 'type': params['type']}
+    command = params.get('command')
+    if command is None:
+        if state in ('started', 'restarted'):
+            raise bad_option('command', None, 'a service needs a command to be %s' % state)
+        return None
+    if isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise bad_option('command', command, str(exc))
+    elif isinstance(command, list):
+        argv = [str(a) if isinstance(a, (int, float)) else a for a in command]
+    else:
+        raise bad_option('command', command, 'expected a list of arguments or a string')
+    if not argv or not all(isinstance(a, str) for a in argv) or any('\x00' in a for a in argv):
+        raise bad_option('command', command, 'expected a non-empty list of strings without NUL')
+    env = dict((str(k), str(v)) for k, v in (params.get('env') or {}).items())
+    for key in env:
+        if not key or '=' in key or '\x00' in key:
+            raise bad_option('env', key, 'not a valid variable name')
+    program = find_program(argv[0], env)
+    if program is None:
+        raise bad_option('command', argv[0], 'no executable of that name (searched %s)'
+                         % ('its path' if '/' in argv[0] else 'PATH ' + (env.get('PATH') or DEFAULT_PATH)))
+    cfg.update(command=argv, program=program, env=env, cwd=params.get('cwd') or '/')
+    # namespaces
+    wanted = dict(DEFAULTS)
+    node = params.get('node')
+    if node is not None:
+        nodes.check_name(node, 'node')
+        if not nodes.netns_exists(node):
+            raise bad_option('node', node, 'no such node (no pinned network namespace %s)' % nodes.netns_path(node))
+        wanted['net'] = node
+        if nodes.uts_exists(node) and params.get('hostname') is None:
+            wanted['uts'] = node
+    given = params.get('namespaces') or {}
+    for kind, value in given.items():
+        if kind not in KIND_NAMES:
+            raise bad_option('namespaces', kind, 'unknown namespace kind; expected one of %s' % ', '.join(KIND_NAMES))
+        wanted[kind] = value
+    if params.get('hostname') is not None and 'uts' not in given:
+        wanted['uts'] = 'new'
+    cfg['namespaces'] = dict((kind, resolve_ns(kind, wanted[kind], 'namespaces.%s' % kind)) for kind in KIND_NAMES)
+    ns = dict((k, v['mode']) for k, v in cfg['namespaces'].items())
+    if params.get('hostname') is not None:
+        if ns['uts'] != 'new':
+            raise bad_option('hostname', params['hostname'], 'needs a UTS namespace of its own (namespaces.uts: new)')
+        from ansible_collections.nsforge.linux.plugins.module_utils.network import check_hostname
+        check_hostname(params['hostname'], 'hostname')
+    cfg['hostname'] = params.get('hostname')
+    mount_proc = params.get('mount_proc')
+    if mount_proc is None:
+        mount_proc = ns['pid'] == 'new' and ns['mnt'] == 'new'
+    elif mount_proc and ns['mnt'] != 'new':
+        raise bad_option('mount_proc', True, 'needs a mount namespace of its own (namespaces.mnt: new)')
+    cfg['mount_proc'] = bool(mount_proc)
+    mounts = []
+    for i, mount in enumerate(params.get('mounts') or []):
+        mopt = 'mounts[%d]' % i
+        if ns['mnt'] != 'new':
+            raise bad_option(mopt, mount['dst'], 'mounts need a mount namespace of its own (namespaces.mnt: new)')
+        if not os.path.isabs(mount['dst']) or '..' in mount['dst'].split('/'):
+            raise bad_option(mopt + '.dst', mount['dst'], 'expected an absolute path without ..')
+        if mount['type'] == 'bind':
+            if not mount.get('src'):
+                raise bad_option(mopt + '.src', None, 'a bind mount needs src')
+            if not os.path.exists(mount['src']):
+                raise bad_option(mopt + '.src', mount['src'], 'no such file or folder')
+        elif mount.get('src'):
+            raise bad_option(mopt + '.src', mount['src'], 'a tmpfs takes no src')
+        options = mount.get('options')
+        if options is not None and (mount['type'] != 'tmpfs' or any(c.isspace() or ord(c) < 32 for c in options)):
+            raise bad_option(mopt + '.options', options, 'options are for tmpfs, as comma-separated words without spaces')
+        mounts.append({'dst': os.path.normpath(mount['dst']), 'src': mount.get('src'), 'type': mount['type'],
+                       'readonly': bool(mount['readonly']), 'options': options, 'mkdir': bool(mount['mkdir'])})
+    cfg['mounts'] = mounts
+    # user namespace and ID maps
+    uid_map = gid_map = None
+    if params.get('uid_map') or params.get('gid_map') or params.get('map_root_user'):
+        if ns['user'] != 'new':
+            raise bad_option('uid_map' if params.get('uid_map') else 'map_root_user', params.get('uid_map') or True,
+                             'ID maps need a user namespace of its own (namespaces.user: new)')
+    if ns['user'] == 'new':
+        allow = params.get('allow_host_root')
+        if params.get('map_root_user'):
+            if params.get('uid_map') or params.get('gid_map'):
+                raise bad_option('map_root_user', True, 'map_root_user and uid_map/gid_map are mutually exclusive')
+            sub_u = subordinate_range('/etc/subuid', 'root')
+            sub_g = subordinate_range('/etc/subgid', 'root')
+            if sub_u is None or sub_g is None:
+                raise bad_option('map_root_user', True, 'root has no subordinate range in /etc/subuid and /etc/subgid; '
+                                 'add one (nsforge.linux.uidmap) or give uid_map')
+            uid_map = [(0, sub_u[0], sub_u[1])]
+            gid_map = [(0, sub_g[0], sub_g[1])]
+        elif params.get('uid_map'):
+            uid_map = check_map(params['uid_map'], 'uid_map', allow)
+            gid_map = check_map(params['gid_map'], 'gid_map', allow) if params.get('gid_map') else uid_map
+        else:
+            raise bad_option('namespaces.user', 'new', 'a new user namespace needs uid_map or map_root_user')
+    cfg['uid_map'] = uid_map
+    cfg['gid_map'] = gid_map
+    # identity
+    cfg['uid'] = cfg['gid'] = None
+    if params.get('user') is not None:
+        user = params['user']
+        try:
+            entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+            cfg['uid'], cfg['gid'] = entry.pw_uid, entry.pw_gid
+        except KeyError:
+            if not user.isdigit():
+                raise bad_option('user', user, 'no such user')
+            cfg['uid'] = cfg['gid'] = int(user)
+        if uid_map is not None and not any(i <= cfg['uid'] < i + c for i, _o, c in uid_map):
+            raise bad_option('user', user, 'uid %d is not mapped inside the user namespace' % cfg['uid'])
+    if params.get('group') is not None:
+        group = params['group']
+        try:
+            cfg['gid'] = grp.getgrgid(int(group)).gr_gid if group.isdigit() else grp.getgrnam(group).gr_gid
+        except KeyError:
+            if not group.isdigit():
+                raise bad_option('group', group, 'no such group')
+            cfg['gid'] = int(group)
+    cfg['umask'] = None
+    if params.get('umask') is not None:
+        try:
+            cfg['umask'] = int(params['umask'], 8)
+        except ValueError:
+            cfg['umask'] = -1
+        if not 0 <= cfg['umask'] <= 0o777:
+            raise bad_option('umask', params['umask'], 'expected an octal mask such as 0022')
+    # init
+    init = params.get('init')
+    if init is None:
+        init = ns['pid'] == 'new' and cfg['type'] == 'service'
+    cfg['init'] = None
+    if init:
+        tini = find_program('tini', None) or find_program('tini-static', None)
+        if tini is None:
+            raise bad_option('init', True, 'tini is not installed (Debian/Ubuntu package tini); install it or set init: false')
+        cfg['init'] = tini
+    # logs
+    for key in ('stdout', 'stderr'):
+        path = params.get(key)
+        if path is None:
+            path = os.path.join(LOG_DIR, name, key + '.log')
+        else:
+            if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise bad_option(key, path, 'its folder does not exist')
+            if os.path.isdir(path):
+                raise bad_option(key, path, 'is a folder')
+        cfg[key] = path
+    cfg['limits'] = cgroups.parse_limits(params.get('limits'))
+    sig = params.get('stop_signal') or 'TERM'
+    sig = sig.upper()[3:] if sig.upper().startswith('SIG') else sig.upper()
+    if sig not in SIGNALS:
+        raise bad_option('stop_signal', params.get('stop_signal'), 'expected one of %s' % ', '.join(SIGNALS))
+    cfg['stop_signal'] = sig
+    for key in ('stop_timeout', 'startup_check', 'timeout'):
+        if params.get(key) is not None and params[key] < 0:
+            raise bad_option(key, params[key], 'must not be negative')
+    cfg['startup_check'] = params.get('startup_check') if params.get('startup_check') is not None else 0.5
+    cfg['timeout'] = params.get('timeout') if params.get('timeout') is not None else 300
+    return cfg
+
+
+def public_config(cfg):
+    """The configuration as shown in diff and hashed: env values masked for display."""
+    if cfg is None:
+        return None
+    shown = dict((k, v) for k, v in cfg.items() if k not in ('env', 'stop_signal', 'startup_check', 'timeout'))
+    shown['env'] = dict((k, SECRET) for k in sorted(cfg['env']))
+    shown['namespaces'] = dict((k, v['label']) for k, v in cfg['namespaces'].items())
+    return shown
+
+
+def config_hash(cfg):
+    data = public_config(cfg)
+    data['env'] = cfg['env']
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# launching
+
+
+def _send(fd, **message):
+    data = (json.dumps(message) + '\n').encode('utf-8')
+    try:
+        os.write(fd, data)
+    except OSError:
+        pass
+
+
+def _quiet_stdio():
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    if devnull > 2:
+        os.close(devnull)
+
+
+def _child_b(cfg, go_r, go_w, err_w, out_fd, err_fd):
+    """The service's first process: never returns."""
+    stage = 'start'
+    try:
+        os.close(go_w)
+        stage = 'wait for the module'
+        if os.read(go_r, 1) != b'1':
+            os._exit(125)
+        os.close(go_r)
+        ns = dict((k, v['mode']) for k, v in cfg['namespaces'].items())
+        if ns['mnt'] == 'new':
+            stage = 'make the mount namespace private'
+            kernel.mount('none', '/', None, kernel.MS_REC | kernel.MS_PRIVATE)
+            for i, mount in enumerate(cfg['mounts']):
+                stage = 'mounts[%d] on %s' % (i, mount['dst'])
+                if not os.path.exists(mount['dst']):
+                    if not mount['mkdir']:
+                        raise OSError(errno.ENOENT, 'mount point does not exist')
+                    if mount['type'] == 'bind' and not os.path.isdir(mount['src']):
+                        parent = os.path.dirname(mount['dst'])
+                        if not os.path.isdir(parent):
+                            os.makedirs(parent, 0o755)
+                        open(mount['dst'], 'a').close()
+                    else:
+                        os.makedirs(mount['dst'], 0o755)
+                if mount['type'] == 'bind':
+                    kernel.mount(mount['src'], mount['dst'], None, kernel.MS_BIND | kernel.MS_REC)
+                    if mount['readonly']:
+                        kernel.mount('none', mount['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+                else:
+                    flags = kernel.MS_NOSUID | kernel.MS_NODEV | (kernel.MS_RDONLY if mount['readonly'] else 0)
+                    kernel.mount('tmpfs', mount['dst'], 'tmpfs', flags, mount['options'])
+            if cfg['mount_proc']:
+                stage = 'mount /proc'
+                kernel.mount('proc', '/proc', 'proc', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
+        if cfg['hostname'] is not None:
+            stage = 'set the hostname'
+            kernel.sethostname(cfg['hostname'])
+        stage = 'set up standard streams'
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        stage = 'close inherited files'
+        os.closerange(3, err_w)
+        os.closerange(err_w + 1, 65536)
+        stage = 'change to cwd %s' % cfg['cwd']
+        os.chdir(cfg['cwd'])
+        if cfg['umask'] is not None:
+            os.umask(cfg['umask'])
+        if cfg['gid'] is not None:
+            stage = 'set group %d' % cfg['gid']
+            os.setgroups([cfg['gid']])
+            os.setgid(cfg['gid'])
+        if cfg['uid'] is not None:
+            stage = 'set user %d' % cfg['uid']
+            os.setuid(cfg['uid'])
+        env = {'PATH': DEFAULT_PATH}
+        if cfg['hostname']:
+            env['HOSTNAME'] = cfg['hostname']
+        env.update(cfg['env'])
+        argv = list(cfg['command'])
+        program = cfg['program']
+        if cfg['init']:
+            argv = [cfg['init'], '-g', '--', program] + argv[1:]
+            program = cfg['init']
+        stage = 'exec %s' % program
+        os.execve(program, argv, env)
+    except BaseException as exc:  # pylint: disable=broad-except
+        try:
+            os.write(err_w, ('%s: %s' % (stage, exc)).encode('utf-8', 'replace'))
+        finally:
+            os._exit(127)
+
+
+def _child_a(cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd):
+    """Joins and creates namespaces, forks the service, reports; never returns."""
+    try:
+        os.setsid()
+        _quiet_stdio()
+        for kind, fd in joins:
+            kernel.setns(fd, kind)
+            os.close(fd)
+        flags = 0
+        for kind, spec in cfg['namespaces'].items():
+            if spec['mode'] == 'new':
+                flags |= kernel.flag_of(kind)
+        if flags:
+            kernel.unshare(flags)
+        if cfg['namespaces']['user']['mode'] == 'new':
+            _send(info_w, userns=os.getpid())
+            if os.read(map_r, 1) != b'1':
+                os._exit(1)
+        err_r, err_w = os.pipe()
+        fcntl.fcntl(err_w, fcntl.F_SETFD, fcntl.FD_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            os.close(err_r)
+            _child_b(cfg, go_r, go_w, err_w, out_fd, err_fd)
+        os.close(err_w)
+        os.close(go_r)
+        os.close(go_w)
+        _send(info_w, pid=pid)
+        chunks = []
+        while True:
+            data = os.read(err_r, 4096)
+            if not data:
+                break
+            chunks.append(data)
+        if chunks:
+            os.waitpid(pid, 0)
+            _send(info_w, error=b''.join(chunks).decode('utf-8', 'replace'))
+            os._exit(0)
+        if cfg['type'] == 'oneshot':
+            deadline = time.time() + cfg['timeout']
+        else:
+            deadline = time.time() + cfg['startup_check']
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                if os.WIFSIGNALED(status):
+                    _send(info_w, exited=128 + os.WTERMSIG(status), signal=os.WTERMSIG(status))
+                else:
+                    _send(info_w, exited=os.WEXITSTATUS(status))
+                os._exit(0)
+            if time.time() >= deadline:
+                break
+            time.sleep(0.02)
+        if cfg['type'] == 'oneshot':
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            _send(info_w, timeout=cfg['timeout'])
+        else:
+            _send(info_w, running=True)
+        os._exit(0)
+    except BaseException as exc:  # pylint: disable=broad-except
+        _send(info_w, error='%s' % exc)
+        os._exit(1)
+
+
+def _open_log(path):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    return fd
+
+
+def tail(path, offset, size=2048):
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(0, os.SEEK_END)
+            end = handle.tell()
+            handle.seek(max(offset, end - size))
+            return handle.read().decode('utf-8', 'replace').strip()
+    except (IOError, OSError):
+        return ''
+
+
+def launch(cfg):
+    """Start the service; return its record. Nothing is left behind when it fails."""
+    joins = []
+    out_fd = err_fd = None
+    dirs = []
+    pid_b = None
+    try:
+        # join targets are opened now, so a vanished one fails before anything starts
+        for kind in JOIN_ORDER:
+            spec = cfg['namespaces'][kind]
+            if spec['mode'] == 'join':
+                if spec.get('service') and not alive({'pid': spec['pid'], 'start_time': spec['start_time']}):
+                    raise bad_option('namespaces.%s' % kind, spec['label'], 'the service is no longer running')
+                joins.append((kind, os.open(spec['path'], os.O_RDONLY | os.O_CLOEXEC)))
+        out_fd = _open_log(cfg['stdout'])
+        err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
+        err_offset = os.fstat(err_fd).st_size
+        dirs = cgroups.create(cfg['name'], cfg['limits'])
+        info_r, info_w = os.pipe()
+        map_r, map_w = os.pipe()
+        go_r, go_w = os.pipe()
+        pid_a = os.fork()
+        if pid_a == 0:
+            os.close(info_r)
+            os.close(map_w)
+            _child_a(cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd)
+        for fd in (info_w, map_r, go_r):
+            os.close(fd)
+        result = {}
+        buf = b''
+        try:
+            while True:
+                ready = select.select([info_r], [], [], max(cfg['timeout'], cfg['startup_check']) + 30)[0]
+                if not ready:
+                    raise NsforgeError('the service did not report back in time')
+                data = os.read(info_r, 65536)
+                if not data:
+                    break
+                buf += data
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    msg = json.loads(line.decode('utf-8'))
+                    if 'userns' in msg:
+                        _write_maps(msg['userns'], cfg)
+                        os.write(map_w, b'1')
+                    elif 'pid' in msg:
+                        pid_b = msg['pid']
+                        cgroups.attach(dirs, pid_b)
+                        os.write(go_w, b'1')
+                    else:
+                        result.update(msg)
+        except BaseException:
+            # the launcher and the service wait on pipes: end them before waiting
+            for pid in (pid_b, pid_a):
+                if pid is not None:
+                    _kill_quietly(pid)
+            raise
+        finally:
+            for fd in (info_r, map_w, go_w):
+                os.close(fd)
+            os.waitpid(pid_a, 0)
+        if 'error' in result:
+            raise NsforgeError('could not start: %s' % result['error'])
+        if 'timeout' in result:
+            raise NsforgeError('the one-shot command ran longer than timeout (%ss) and was killed; stderr: %s'
+                               % (result['timeout'], tail(cfg['stderr'], err_offset)), option='timeout')
+        if 'exited' in result:
+            code = result['exited']
+            if cfg['type'] == 'oneshot' and code == 0:
+                cgroups.remove(dirs)
+                record = _record(cfg, pid_b, None, [])
+                record.update(status='exited', exit_code=0, pid=None, start_time=None)
+                return record
+            what = 'the command' if cfg['type'] == 'oneshot' else 'the service exited during startup_check and'
+            raise NsforgeError('%s failed with exit code %d%s; stderr: %s'
+                               % (what, code, ' (signal %d)' % result['signal'] if 'signal' in result else '',
+                                  tail(cfg['stderr'], err_offset) or '(empty)'), exit_code=code)
+        if not result.get('running') or pid_b is None:
+            raise NsforgeError('could not start: no report from the launcher')
+        record = _record(cfg, pid_b, ns_inodes(pid_b), dirs)
+        if not alive(record):
+            raise NsforgeError('the service exited right after startup; stderr: %s' % tail(cfg['stderr'], err_offset))
+        return record
+    except Exception:
+        if pid_b is not None:
+            _kill_quietly(pid_b)
+        cgroups.remove(dirs)
+        raise
+    finally:
+        for _kind, fd in joins:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for fd in set(f for f in (out_fd, err_fd) if f is not None):
+            os.close(fd)
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        found = proc_stat(pid)
+        if found is None or found[0] in ('Z', 'X'):
+            return
+        time.sleep(0.02)
+
+
+def _write_maps(pid, cfg):
+    for kind, lines in (('uid_map', cfg['uid_map']), ('gid_map', cfg['gid_map'])):
+        text = ''.join('%d %d %d\n' % line for line in lines)
+        with open('/proc/%d/%s' % (pid, kind), 'w') as handle:
+            handle.write(text)
+
+
+def _record(cfg, pid, inodes, dirs):
+    start = proc_stat(pid) if pid else None
+    record = {
+        'name': cfg['name'],
+        'type': cfg['type'],
+        'status': 'running',
+        'pid': pid,
+        'start_time': start[1] if start else None,
+        'ns_pid': ns_pid(pid) if pid else None,
+        'namespaces': inodes or {},
+        'namespace_modes': dict((k, v['mode']) for k, v in cfg['namespaces'].items()),
+        'hostname': None,
+        'stdout': cfg['stdout'],
+        'stderr': cfg['stderr'],
+        'exit_code': None,
+        'config_hash': config_hash(cfg),
+        'config': public_config(cfg),
+        'cgroups': dirs,
+        'stop_signal': cfg['stop_signal'],
+        'started_at': time.time(),
+    }
+    if pid and inodes:
+        try:
+            record['hostname'] = kernel.read_hostname(kernel.ns_path('uts', pid))
+        except Exception:  # pylint: disable=broad-except
+            record['hostname'] = None
+    return record
+
+
+# ---------------------------------------------------------------------------
+# stopping
+
+
+def stop(record, sig_name, timeout):
+    """Stop a recorded service; only the recorded process (same start time) is ever signalled."""
+    if not alive(record):
+        return
+    pid = record['pid']
+    group = record.get('namespace_modes', {}).get('pid') != 'new'
+    sig = getattr(signal, 'SIG' + sig_name)
+    _signal(pid, sig, group)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not alive(record):
+            break
+        time.sleep(0.02)
+    if alive(record):
+        _signal(pid, signal.SIGKILL, group)
+        deadline = time.time() + 10
+        while time.time() < deadline and alive(record):
+            time.sleep(0.02)
+    if alive(record):
+        raise NsforgeError('service %s (pid %d) did not stop even after KILL' % (record['name'], pid))
+
+
+def _signal(pid, sig, group):
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+
+
+# ---------------------------------------------------------------------------
+# the task
+
+
+def status_of(record):
+    if record is None:
+        return 'absent'
+    if record.get('status') == 'running':
+        return 'running' if alive(record) else 'exited'
+    return record.get('status') or 'stopped'
+
+
+def view(record):
+    """The RETURN view of a service record."""
+    if record is None:
+        return {'name': None, 'status': 'absent', 'pid': None, 'ns_pid': None, 'start_time': None, 'namespaces': {},
+                'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None, 'config_hash': None}
+    status = status_of(record)
+    running = status == 'running'
+    return {
+        'name': record['name'],
+        'status': status,
+        'pid': record['pid'] if running else None,
+        'ns_pid': record.get('ns_pid') if running else None,
+        'start_time': record.get('start_time') if running else None,
+        'namespaces': record.get('namespaces', {}) if running else {},
+        'hostname': record.get('hostname') if running else None,
+        'stdout': record.get('stdout'),
+        'stderr': record.get('stderr'),
+        'exit_code': record.get('exit_code'),
+        'config_hash': record.get('config_hash'),
+    }
+
+
+def converge(module, params, check_mode):
+    name = nodes.check_name(params['name'], 'name')
+    state = params['state']
+    with locked(name):
+        record = read_record(name)
+        cfg = validate(params) if state in ('started', 'restarted') else None
+        if state in ('stopped', 'absent'):
+            sig = (params.get('stop_signal') or 'TERM').upper()
+            sig = sig[3:] if sig.startswith('SIG') else sig
+            if sig not in SIGNALS:
+                raise bad_option('stop_signal', params.get('stop_signal'), 'expected one of %s' % ', '.join(SIGNALS))
+        else:
+            sig = cfg['stop_signal']
+        timeout = params.get('stop_timeout') or 0
+        running = alive(record)
+        before = {'status': status_of(record), 'config': record.get('config') if record else None}
+        plan = []
+        holder = {'record': record}
+        label = 'service %s' % name
+
+        def do_stop():
+            stop(holder['record'], sig, timeout)
+            cgroups.remove(holder['record'].get('cgroups') or [])
+
+        def do_start():
+            holder['record'] = launch(cfg)
+            write_record(holder['record'])
+
+        def mark(status):
+            def apply():
+                holder['record'] = dict(holder['record'], status=status)
+                write_record(holder['record'])
+            return apply
+
+        new_hash = config_hash(cfg) if cfg else None
+        if state == 'started':
+            if cfg['type'] == 'oneshot':
+                done = record is not None and record.get('type') == 'oneshot' and record.get('exit_code') == 0 \
+                    and record.get('config_hash') == new_hash
+                if not done:
+                    plan.append(Change('%s: run %s' % (label, ' '.join(cfg['command'])), do_start))
+            elif running:
+                if record.get('config_hash') != new_hash and params.get('restart_on_change', True):
+                    plan.append(Change('%s: stop (pid %d) because its configuration changed' % (label, record['pid']), do_stop))
+                    plan.append(Change('%s: start %s' % (label, ' '.join(cfg['command'])), do_start))
+            else:
+                why = '' if record is None else ' (it was %s)' % status_of(record)
+                plan.append(Change('%s: start %s%s' % (label, ' '.join(cfg['command']), why), do_start))
+        elif state == 'restarted':
+            if running:
+                plan.append(Change('%s: stop (pid %d)' % (label, record['pid']), do_stop))
+            plan.append(Change('%s: %s %s' % (label, 'run' if cfg['type'] == 'oneshot' else 'start', ' '.join(cfg['command'])),
+                               do_start))
+        elif state == 'stopped':
+            if running:
+                plan.append(Change('%s: stop (pid %d) with SIG%s' % (label, record['pid'], sig), do_stop))
+                plan.append(Change('%s: record it as stopped' % label, mark('stopped')))
+        elif state == 'absent':
+            if running:
+                plan.append(Change('%s: stop (pid %d) with SIG%s' % (label, record['pid'], sig), do_stop))
+            elif record is not None and record.get('cgroups'):
+                plan.append(Change('%s: remove its cgroups' % label, lambda: cgroups.remove(record.get('cgroups') or [])))
+            if record is not None:
+                plan.append(Change('%s: remove its state record %s' % (label, record_path(name)), lambda: remove_record(name)))
+        descriptions = run(plan, check_mode)
+        if check_mode or not plan:
+            after_record = record
+            if plan:
+                after = {'status': {'started': 'exited' if cfg and cfg['type'] == 'oneshot' else 'running',
+                                    'restarted': 'exited' if cfg and cfg['type'] == 'oneshot' else 'running',
+                                    'stopped': 'stopped', 'absent': 'absent'}[state],
+                         'config': public_config(cfg) if cfg else (before['config'] if state != 'absent' else None)}
+            else:
+                after = before
+        else:
+            after_record = None if state == 'absent' else holder['record']
+            after = {'status': status_of(after_record), 'config': after_record.get('config') if after_record else None}
+    result = {
+        'changed': bool(plan),
+        'changes': descriptions,
+        'service': dict(view(after_record), name=name),
+        'diff': {'before': before, 'after': after},
+    }
+    return result

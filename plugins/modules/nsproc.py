@@ -1,0 +1,357 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nsproc
+short_description: Run isolated services inside Linux namespaces and keep them in the declared state
+version_added: 0.1.0
+author:
+  - nsforge developers (@nsforge)
+description:
+  - Runs a long-lived service, or a one-shot command, isolated by namespaces, and keeps it in the declared state
+    across playbook runs. Two web servers on port 80 on one host, each in its own node and each believing it is
+    PID 1 on its own machine, are one task each.
+  - The service outlives the Ansible run. It is detached (its own session, reparented away from the module) and its
+    state is recorded atomically in C(/run/nsforge/services/<name>.json) (root only): the hash of its configuration,
+    its host PID and that PID's start time, and its namespace inodes. Identity is PID plus start time, so a recycled
+    PID is never mistaken for the service, and never signalled.
+  - With a new PID namespace, a minimal init (C(tini)) is PID 1 by default; it forwards signals to the service and
+    reaps orphans. No Python process stays behind: per service there remain the service and that init.
+  - When the declared configuration differs from the one the running service was started with, O(state=started)
+    restarts it (O(restart_on_change)) and reports the difference in the diff.
+requirements:
+  - root on the managed host
+  - C(tini) on the managed host when O(init=true) (Debian and Ubuntu package C(tini))
+notes:
+  - Logs are appended to O(stdout) and O(stderr), by default C(/var/log/nsforge/<name>/stdout.log) and
+    C(stderr.log) (folder 0750, files 0640); they are kept when the service is restarted or removed.
+  - O(limits) use cgroups under C(nsforge/<name>) of each controller: cgroup v2 (C(memory.max), C(pids.max),
+    C(cpu.max)) where the host has the unified hierarchy with those controllers, else the v1 C(memory), C(pids) and
+    C(cpu) controllers (C(memory.limit_in_bytes), C(pids.max), C(cpu.cfs_quota_us)).
+  - Namespaces that a service alone created vanish with it; nothing of them is pinned.
+extends_documentation_fragment:
+  - nsforge.linux.attributes
+options:
+  name:
+    description:
+      - The service. The same rules as node names apply (one safe path component).
+    type: str
+    required: true
+  state:
+    description:
+      - V(started) starts the service when it is not running (or restarts it when its configuration changed and
+        O(restart_on_change=true)). For O(type=oneshot), runs the command unless it already ran successfully with the
+        same configuration.
+      - V(stopped) stops it (O(stop_signal), then C(KILL) after O(stop_timeout)).
+      - V(restarted) stops it when running, then starts it; always a change.
+      - V(absent) stops it and removes its state record and its cgroups; logs are kept.
+    type: str
+    choices: [started, stopped, restarted, absent]
+    default: started
+  type:
+    description:
+      - V(service) runs a long-lived process and checks that it is still running after O(startup_check) seconds.
+      - V(oneshot) runs the command to completion (at most O(timeout) seconds) and fails when it exits non-zero.
+    type: str
+    choices: [service, oneshot]
+    default: service
+  command:
+    description:
+      - The program and its arguments. A list is used as it is; a string is split with shell-like rules
+        (C(shlex)), but no shell is ever run unless the command names one.
+      - A program without C(/) is looked up in C(PATH) (from O(env) when it sets one).
+      - Required with O(state=started) and O(state=restarted).
+    type: raw
+  env:
+    description:
+      - Environment variables of the service (nothing else is inherited, except a default C(PATH)). Values are
+        never logged nor shown in the diff.
+    type: dict
+  cwd:
+    description: Working directory of the service, in its own mount view.
+    type: path
+    default: /
+  user:
+    description:
+      - User to run as, by name or id; resolved inside the service's user namespace when it has one (the id must
+        then be mapped by O(uid_map)).
+    type: str
+  group:
+    description: Group to run as, by name or id; defaults to the user's primary group.
+    type: str
+  umask:
+    description: File mode creation mask, in octal, such as C(0027).
+    type: str
+  node:
+    description:
+      - Join every persistent namespace that this node has (its network namespace C(/run/netns/<node>), and its UTS
+        namespace when it has one). O(namespaces) overrides single kinds.
+    type: str
+  namespaces:
+    description:
+      - What the service gets, per kind (C(pid), C(net), C(uts), C(ipc), C(mnt), C(user), C(cgroup), C(time)).
+      - V(new) for a fresh namespace, V(host) to share the host's, the name of a node to join that node's persistent
+        namespace of that kind (C(net) joins C(/run/netns/<node>), C(uts) joins C(/run/nsforge/nodes/<node>/uts)),
+        or C(service:<other>) to join the namespace of that running service (pod-style sharing).
+      - Defaults are C(pid), C(uts), C(ipc) and C(mnt) V(new); C(net) from O(node) when given, else V(host);
+        C(user), C(cgroup) and C(time) V(host).
+    type: dict
+  hostname:
+    description: Hostname inside; needs a C(uts) namespace of its own (V(new)).
+    type: str
+  mount_proc:
+    description:
+      - Mount a fresh C(/proc) inside, so C(ps) shows only the service's processes.
+      - Defaults to V(true) when both the PID and the mount namespace are new.
+    type: bool
+  mounts:
+    description:
+      - Mounts made in the service's own mount namespace (needs C(mnt) V(new)); the host never sees them.
+    type: list
+    elements: dict
+    suboptions:
+      dst:
+        description: Mount point inside; created when missing and O(mounts[].mkdir=true).
+        type: path
+        required: true
+      src:
+        description: For V(bind), the host path to bind; must exist.
+        type: path
+      type:
+        description: Kind of mount.
+        type: str
+        choices: [bind, tmpfs]
+        default: bind
+      readonly:
+        description: Mount read-only.
+        type: bool
+        default: false
+      options:
+        description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
+        type: str
+      mkdir:
+        description: Create a missing mount point.
+        type: bool
+        default: true
+  uid_map:
+    description:
+      - With C(user) V(new), the user ID map, as lines of C(inside), C(outside), C(count).
+      - Mapping host root (C(outside) 0) needs O(allow_host_root=true).
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description: First ID inside.
+        type: int
+        required: true
+      outside:
+        description: First ID outside.
+        type: int
+        required: true
+      count:
+        description: Number of IDs.
+        type: int
+        required: true
+  gid_map:
+    description: With C(user) V(new), the group ID map; defaults to the same lines as O(uid_map).
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description: First ID inside.
+        type: int
+        required: true
+      outside:
+        description: First ID outside.
+        type: int
+        required: true
+      count:
+        description: Number of IDs.
+        type: int
+        required: true
+  map_root_user:
+    description:
+      - With C(user) V(new), map root inside to the first subordinate range of C(root) in C(/etc/subuid) and
+        C(/etc/subgid) (65536 IDs at most), so root inside is an unprivileged ID outside.
+    type: bool
+    default: false
+  allow_host_root:
+    description: Allow O(uid_map) or O(gid_map) to map host root (ID 0 outside).
+    type: bool
+    default: false
+  init:
+    description:
+      - Run a minimal init (C(tini)) as PID 1 that forwards signals and reaps orphans. Defaults to V(true) with a new
+        PID namespace. Without it the service itself is PID 1, and ignores C(TERM) unless it handles it.
+    type: bool
+  stop_signal:
+    description: Signal that stops the service, by name (C(TERM), C(INT), C(QUIT), C(HUP), C(USR1), C(USR2), C(KILL)).
+    type: str
+    default: TERM
+  stop_timeout:
+    description: Seconds to wait after O(stop_signal) before C(KILL).
+    type: float
+    default: 10
+  startup_check:
+    description:
+      - Seconds to watch a new service; one that exits within them is reported as failed, with its exit code and the
+        tail of its stderr.
+    type: float
+    default: 0.5
+  timeout:
+    description: For O(type=oneshot), seconds the command may run before it is killed and the task fails.
+    type: float
+    default: 300
+  stdout:
+    description: File that the service's standard output is appended to; its folder must exist.
+    type: path
+  stderr:
+    description: File that the service's standard error is appended to; its folder must exist.
+    type: path
+  limits:
+    description: Resource limits through cgroups.
+    type: dict
+    suboptions:
+      memory:
+        description: Memory limit in bytes, or with a suffix C(K), C(M), C(G) (powers of 1024), such as C(256M).
+        type: str
+      pids:
+        description: Maximum number of processes and threads.
+        type: int
+      cpu:
+        description: CPU time as a number of CPUs, such as C(0.5).
+        type: float
+  restart_on_change:
+    description: Restart a running service whose declared configuration changed.
+    type: bool
+    default: true
+seealso:
+  - module: nsforge.linux.netns
+  - name: tini
+    description: The minimal init used as PID 1.
+    link: https://github.com/krallin/tini
+'''
+
+EXAMPLES = r'''
+- name: Two nodes, each with its own address
+  nsforge.linux.netns:
+    namespaces:
+      - name: red
+        links:
+          - {name: eth0, type: veth, addresses: [10.240.0.2/24], peer: {name: red0, addresses: [10.240.0.1/24]}}
+      - name: blue
+        links:
+          - {name: eth0, type: veth, addresses: [10.240.1.2/24], peer: {name: blue0, addresses: [10.240.1.1/24]}}
+
+- name: A web server on port 80 in each node; each is PID 1 (under tini) on its own machine
+  nsforge.linux.nsproc:
+    name: "web-{{ item }}"
+    node: "{{ item }}"
+    hostname: "{{ item }}"
+    command: [python3, -m, http.server, "80", --directory, /srv/www]
+    mounts:
+      - {src: "/srv/{{ item }}", dst: /srv/www, readonly: true}
+    limits: {memory: 128M, pids: 64}
+  loop: [red, blue]
+
+- name: A sidecar sharing web-red's network namespace (reaches it on localhost), with its own PID namespace
+  nsforge.linux.nsproc:
+    name: web-red-probe
+    namespaces:
+      net: service:web-red
+    command: [sleep, infinity]
+
+- name: Root inside, an unprivileged ID outside
+  nsforge.linux.nsproc:
+    name: sandboxed
+    namespaces: {user: new}
+    uid_map: [{inside: 0, outside: 100000, count: 65536}]
+    command: [sleep, infinity]
+
+- name: A one-shot command in a node, run once per configuration
+  nsforge.linux.nsproc:
+    name: seed-red
+    type: oneshot
+    node: red
+    command: [ip, -br, addr]
+
+- name: Stop a service
+  nsforge.linux.nsproc:
+    name: web-red
+    state: stopped
+
+- name: Remove it
+  nsforge.linux.nsproc:
+    name: web-red
+    state: absent
+'''
+
+RETURN = r'''
+changes:
+  description: What the task did or, in check mode, would do.
+  returned: always
+  type: list
+  elements: str
+  sample: ["service web-red: start [python3 -m http.server 80]"]
+service:
+  description: The service after the task (before it, in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The service.
+      type: str
+    status:
+      description: V(running), V(stopped) (stopped by this collection), V(exited) (ended on its own, or a one-shot
+        that ran), or V(absent) (no record).
+      type: str
+      sample: running
+    pid:
+      description: Host PID of the service's first process (the init when there is one), or null.
+      type: int
+    ns_pid:
+      description: The same process's PID inside its PID namespace (1 with a new PID namespace).
+      type: int
+    start_time:
+      description: Start time of that PID in clock ticks since boot (field 22 of C(/proc/<pid>/stat)).
+      type: int
+    namespaces:
+      description: Namespace inode per kind (C(net), C(pid), C(uts), C(ipc), C(mnt), C(user), C(cgroup), C(time)),
+        as C(lsns) shows them; compare them to see which namespaces two services share.
+      type: dict
+      sample: {"net": 4026532284, "pid": 4026532290}
+    hostname:
+      description: Hostname inside the service's UTS namespace.
+      type: str
+    stdout:
+      description: Path of the standard output log.
+      type: str
+    stderr:
+      description: Path of the standard error log.
+      type: str
+    exit_code:
+      description: Exit code when known (a one-shot command, or a service that exited during O(startup_check)).
+      type: int
+    config_hash:
+      description: SHA-256 of the declared configuration the service was started with.
+      type: str
+'''
+
+from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
+from ansible_collections.nsforge.linux.plugins.module_utils import services
+
+
+def main():
+    run_module(services.argument_spec(), lambda module, session: services.converge(module, module.params, module.check_mode),
+               needs_pyroute2=False)
+
+
+if __name__ == '__main__':
+    main()
