@@ -31,7 +31,8 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
 mount -t tmpfs -o mode=0750,nosuid,nodev tmpfs /var/log/nsforge
 # cgroups are not namespaced by this sandbox: services' cgroups go under a
 # parent of their own, removed when the sandbox ends.
-export NSFORGE_CGROUP_PARENT="nsforge-sandbox-$$-$(date +%s%N)"
+NSFORGE_CGROUP_PARENT="nsforge-sandbox-$$-$(date +%s%N)"
+export NSFORGE_CGROUP_PARENT
 cleanup_cgroups() {
   local dir
   # PID 1 of the sandbox: end every process the tests left, then their cgroups.
@@ -42,11 +43,11 @@ cleanup_cgroups() {
     find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
 }
-trap cleanup_cgroups EXIT
 hostname nsforge-sandbox
 ip link set lo up
 
 # Not exec: this shell is PID 1 of the sandbox and reaps orphans until the end.
 status=0
 "$@" || status=$?
+cleanup_cgroups
 exit "$status"

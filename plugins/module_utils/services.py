@@ -28,7 +28,6 @@ import pwd
 import select
 import shlex
 import signal
-import stat
 import tempfile
 import time
 

@@ -19,11 +19,11 @@ description:
     across playbook runs. Two web servers on port 80 on one host, each in its own node and each believing it is
     PID 1 on its own machine, are one task each.
   - The service outlives the Ansible run. It is detached (its own session, reparented away from the module) and its
-    state is recorded atomically in C(/run/nsforge/services/<name>.json) (root only): the hash of its configuration,
-    its host PID and that PID's start time, and its namespace inodes. Identity is PID plus start time, so a recycled
+    state is recorded atomically in C(/run/nsforge/services/<name>.json) (root only), with the hash of its
+    configuration, its host PID and that PID's start time, and its namespace inodes. Identity is PID plus start time, so a recycled
     PID is never mistaken for the service, and never signalled.
   - With a new PID namespace, a minimal init (C(tini)) is PID 1 by default; it forwards signals to the service and
-    reaps orphans. No Python process stays behind: per service there remain the service and that init.
+    reaps orphans. No Python process stays behind; per service there remain the service and that init.
   - When the declared configuration differs from the one the running service was started with, O(state=started)
     restarts it (O(restart_on_change)) and reports the difference in the diff.
 requirements:
@@ -32,7 +32,7 @@ requirements:
 notes:
   - Logs are appended to O(stdout) and O(stderr), by default C(/var/log/nsforge/<name>/stdout.log) and
     C(stderr.log) (folder 0750, files 0640); they are kept when the service is restarted or removed.
-  - O(limits) use cgroups under C(nsforge/<name>) of each controller: cgroup v2 (C(memory.max), C(pids.max),
+  - O(limits) use cgroups under C(nsforge/<name>) of each controller, with cgroup v2 (C(memory.max), C(pids.max),
     C(cpu.max)) where the host has the unified hierarchy with those controllers, else the v1 C(memory), C(pids) and
     C(cpu) controllers (C(memory.limit_in_bytes), C(pids.max), C(cpu.cfs_quota_us)).
   - Namespaces that a service alone created vanish with it; nothing of them is pinned.
