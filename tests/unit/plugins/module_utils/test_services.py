@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of nsproc's pure logic: ID maps, limits, configuration hashes, process identity."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, services
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+
+def line(inside, outside, count):
+    return {'inside': inside, 'outside': outside, 'count': count}
+
+
+def test_map_lines():
+    assert services.check_map([line(0, 100000, 65536)], 'uid_map', False) == [(0, 100000, 65536)]
+
+
+@pytest.mark.parametrize('lines,option,why', [
+    ([line(0, 0, 1)], 'uid_map[0].outside', 'allow_host_root'),
+    ([line(0, 100000, 0)], 'uid_map[0].count', 'at least 1'),
+    ([line(0, 4294967295, 1)], 'uid_map[0].outside', 'between 0 and'),
+    ([line(0, 100000, 10), line(5, 200000, 10)], 'uid_map', 'inside ranges overlap'),
+    ([line(0, 100000, 10), line(10, 100005, 10)], 'uid_map', 'outside ranges overlap'),
+    ([line(i, 100000 + i, 1) for i in range(341)], 'uid_map', 'at most 340'),
+])
+def test_bad_map_lines(lines, option, why):
+    with pytest.raises(NsforgeError) as info:
+        services.check_map(lines, 'uid_map', False)
+    assert info.value.option == option
+    assert why in info.value.msg
+
+
+def test_host_root_allowed_on_purpose():
+    assert services.check_map([line(0, 0, 1)], 'uid_map', True) == [(0, 0, 1)]
+
+
+@pytest.mark.parametrize('limits,expected', [
+    ({'memory': '64M'}, {'memory': 64 * 1024 * 1024}),
+    ({'memory': '2g', 'pids': 10, 'cpu': 0.5}, {'memory': 2 * 1024 ** 3, 'pids': 10, 'cpu': 0.5}),
+    ({'memory': '1048576'}, {'memory': 1048576}),
+    ({'memory': None, 'pids': None, 'cpu': None}, {}),
+])
+def test_limits(limits, expected):
+    assert cgroups.parse_limits(limits) == expected
+
+
+@pytest.mark.parametrize('limits,option', [
+    ({'memory': 'lots'}, 'limits.memory'), ({'memory': '-1M'}, 'limits.memory'), ({'memory': '10K'}, 'limits.memory'),
+    ({'pids': 0}, 'limits.pids'), ({'cpu': 0.0}, 'limits.cpu'), ({'cpu': -1.0}, 'limits.cpu'),
+])
+def test_bad_limits(limits, option):
+    with pytest.raises(NsforgeError) as info:
+        cgroups.parse_limits(limits)
+    assert info.value.option == option
+
+
+def cfg(**kw):
+    base = {
+        'name': 's', 'type': 'service', 'command': ['sleep', '1'], 'program': '/bin/sleep', 'env': {'TOKEN': 'secret'},
+        'cwd': '/', 'namespaces': dict((k, {'mode': v, 'path': None, 'label': v}) for k, v in services.DEFAULTS.items()),
+        'hostname': None, 'mount_proc': True, 'mounts': [], 'uid_map': None, 'gid_map': None, 'uid': None, 'gid': None,
+        'umask': None, 'init': '/usr/bin/tini', 'stdout': '/l/o', 'stderr': '/l/e', 'limits': {}, 'stop_signal': 'TERM',
+        'startup_check': 0.5, 'timeout': 300,
+    }
+    base.update(kw)
+    return base
+
+
+def test_public_config_masks_env_values():
+    shown = services.public_config(cfg())
+    assert shown['env'] == {'TOKEN': '********'}
+    assert 'secret' not in repr(shown)
+    assert shown['namespaces']['pid'] == 'new'
+
+
+def test_hash_follows_what_matters():
+    base = services.config_hash(cfg())
+    assert services.config_hash(cfg()) == base
+    assert services.config_hash(cfg(env={'TOKEN': 'other'})) != base
+    assert services.config_hash(cfg(command=['sleep', '2'])) != base
+    # how to stop and how long to watch do not restart a service
+    assert services.config_hash(cfg(stop_signal='INT', startup_check=3, timeout=5)) == base
+
+
+def test_identity_is_pid_and_start_time():
+    pid = os.getpid()
+    state, start = services.proc_stat(pid)
+    assert state in ('R', 'S')
+    assert services.alive({'pid': pid, 'start_time': start})
+    assert not services.alive({'pid': pid, 'start_time': start + 1})
+    assert not services.alive({'pid': None})
+    assert not services.alive(None)
+
+
+def test_status_of_records():
+    assert services.status_of(None) == 'absent'
+    assert services.status_of({'status': 'stopped'}) == 'stopped'
+    assert services.status_of({'status': 'running', 'pid': 999999999, 'start_time': 1}) == 'exited'
+    assert services.view(None)['status'] == 'absent'
