@@ -493,6 +493,11 @@ def _child_b(cfg, go_r, go_w, err_w, out_fd, err_fd):
     stage = 'start'
     try:
         os.close(go_w)
+        # a session and process group of its own: stop signals the whole group when the PID namespace is shared
+        os.setsid()
+        # Python ignores these; an exec'd program must not inherit that
+        for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(signum, signal.SIG_DFL)
         stage = 'wait for the module'
         if os.read(go_r, 1) != b'1':
             os._exit(125)
