@@ -42,7 +42,7 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # shellcheck: ansible-test's shellcheck sanity test is skipped without it;
 # ping: the molecule scenario's verify step.
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping
-TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux
+TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.

@@ -3,7 +3,8 @@
 # namespaces, links, /run/netns pins and /etc/netns files leave nothing behind
 # on the host:
 #   - new network, mount (private propagation), UTS, IPC and PID namespaces;
-#   - a fresh tmpfs on /run (so /run/netns starts empty) and on /etc/netns;
+#   - a fresh tmpfs on /run (so /run/netns starts empty) and on /etc/netns, and
+#     /etc as an overlay whose changes vanish with the sandbox;
 #   - a fresh /proc for the new PID namespace; `lo` is brought up.
 # When the command ends, every process and mount of the sandbox goes with it.
 # Usage: tests/sandbox.sh COMMAND [ARGS...]
@@ -27,6 +28,10 @@ fi
 
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mkdir -p /run/netns /run/lock
+# /etc becomes an overlay whose changes (users, /etc/subuid, /etc/subgid) live
+# only in the sandbox; files can still be replaced by rename, as tools do.
+mkdir -p /run/.sandbox-etc/upper /run/.sandbox-etc/work
+mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/.sandbox-etc/upper,workdir=/run/.sandbox-etc/work /etc
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
 mount -t tmpfs -o mode=0750,nosuid,nodev tmpfs /var/log/nsforge
 # cgroups are not namespaced by this sandbox: services' cgroups go under a
