@@ -53,6 +53,7 @@ MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
+NS_GET_USERNS = 0xb701
 NS_GET_NSTYPE = 0xb703
 
 _LIBC = None
@@ -247,3 +248,92 @@ def read_hostname(path):
 def write_hostname(path, hostname):
     with entered(path, 'uts'):
         sethostname(hostname)
+
+
+def owner_userns_inode(path):
+    """Inode of the user namespace that owns the namespace at path (NS_GET_USERNS), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            owner = fcntl.ioctl(fd, NS_GET_USERNS)
+        except (OSError, IOError):
+            return None
+        try:
+            return os.fstat(owner).st_ino
+        finally:
+            os.close(owner)
+    finally:
+        os.close(fd)
+
+
+def create_pinned_userns(path, uid_map, gid_map):
+    """Create a user namespace with these ID maps and pin it at path.
+
+    A process cannot leave a user namespace it entered, so a child enters it;
+    this process (root in the parent namespace) writes the maps, pins the
+    namespace with a bind mount of the child's handle, and ends the child.
+    """
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            unshare(CLONE_NEWUSER)
+            os.write(ready_w, b'1')
+            os.read(done_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        if os.read(ready_r, 1) != b'1':
+            raise NsforgeError('could not create a user namespace (is user namespace creation allowed on this host?)')
+        for name, lines in (('uid_map', uid_map), ('gid_map', gid_map)):
+            with open('/proc/%d/%s' % (pid, name), 'w') as handle:
+                handle.write(''.join('%d %d %d\n' % tuple(line) for line in lines))
+        mount('/proc/%d/ns/user' % pid, path, None, MS_BIND)
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
+
+
+def read_userns_maps(path):
+    """The (uid_map, gid_map) of the user namespace pinned at path, read by a child that joins it."""
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(out_r)
+            fd = os.open(path, os.O_RDONLY)
+            setns(fd, 'user')
+            data = []
+            for name in ('uid_map', 'gid_map'):
+                with open('/proc/self/%s' % name) as handle:
+                    data.append(handle.read())
+            os.write(out_w, '\0'.join(data).encode('ascii'))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    chunks = []
+    while True:
+        data = os.read(out_r, 65536)
+        if not data:
+            break
+        chunks.append(data)
+    os.close(out_r)
+    _pid, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise NsforgeError('cannot read the ID maps of the user namespace %s' % path)
+    uid_text, gid_text = b''.join(chunks).decode('ascii').split('\0')
+
+    def parse(text):
+        return [tuple(int(v) for v in line.split()) for line in text.splitlines() if line.strip()]
+    return parse(uid_text), parse(gid_text)

@@ -7,6 +7,7 @@
 Layout (documented in the README):
 - /run/netns/<node>              the network namespace, exactly as `ip netns add` makes it
 - /run/nsforge/nodes/<node>/uts  the UTS namespace (hostname), when the node has one
+- /run/nsforge/nodes/<node>/user the user namespace (ID maps), when the node has one
 - /run/nsforge/locks/<node>.lock a lock held while a task changes the node
 - /etc/netns/<node>/             resolv.conf and hosts that `ip netns exec` binds over /etc
 Identity is the namespace's (device, inode), never a name substring.
@@ -100,6 +101,34 @@ def netns_stale(name):
     """True when /run/netns/<name> exists but pins nothing (left by a crash or a reboot)."""
     path = netns_path(name)
     return os.path.lexists(path) and not kernel.is_nsfs_mount(path, 'net')
+
+
+def user_path(name):
+    return os.path.join(node_dir(name), 'user')
+
+
+def userns_exists(name):
+    return kernel.is_nsfs_mount(user_path(name), 'user')
+
+
+def create_userns(name, uid_map, gid_map):
+    path = user_path(name)
+    _make_handle_file(path)
+    try:
+        kernel.create_pinned_userns(path, uid_map, gid_map)
+    except Exception:
+        _unlink_quiet(path)
+        raise
+    return path
+
+
+def remove_userns(name):
+    kernel.remove_pinned(user_path(name))
+    try:
+        os.rmdir(node_dir(name))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY):
+            raise
 
 
 def uts_exists(name):

@@ -40,7 +40,7 @@ SERVICE_LOCK_DIR = nodes.LOCK_DIR + '/services'
 LOG_DIR = '/var/log/nsforge'
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 KIND_NAMES = ('pid', 'net', 'uts', 'ipc', 'mnt', 'user', 'cgroup', 'time')
-# join order: the user namespace first (it grants the rights for the rest), mnt last
+# join order inside each phase (see launch): mnt last, since it changes the root
 JOIN_ORDER = ('user', 'cgroup', 'ipc', 'uts', 'net', 'time', 'pid', 'mnt')
 DEFAULTS = {'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new', 'net': 'host', 'user': 'host', 'cgroup': 'host', 'time': 'host'}
 SIGNALS = ('TERM', 'INT', 'QUIT', 'HUP', 'USR1', 'USR2', 'KILL')
@@ -660,12 +660,22 @@ def launch(cfg):
     pid_b = None
     try:
         # join targets are opened now, so a vanished one fails before anything starts
+        own_userns = kernel.ns_id(kernel.ns_path('user'))[1]
+        order = []
         for kind in JOIN_ORDER:
             spec = cfg['namespaces'][kind]
             if spec['mode'] == 'join':
                 if spec.get('service') and not alive({'pid': spec['pid'], 'start_time': spec['start_time']}):
                     raise bad_option('namespaces.%s' % kind, spec['label'], 'the service is no longer running')
-                joins.append((kind, os.open(spec['path'], os.O_RDONLY | os.O_CLOEXEC)))
+                # namespaces owned by our own user namespace are joined before a user namespace is
+                # joined: after it, this process has no rights left over them
+                if kind == 'user':
+                    phase = 1
+                else:
+                    phase = 0 if kernel.owner_userns_inode(spec['path']) == own_userns else 2
+                order.append((phase, JOIN_ORDER.index(kind), kind, spec['path']))
+        for _phase, _index, kind, path in sorted(order):
+            joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
         out_fd = _open_log(cfg['stdout'])
         err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
         err_offset = os.fstat(err_fd).st_size
