@@ -401,6 +401,11 @@ def validate(params):
             cfg['uid'] = cfg['gid'] = int(user)
         if uid_map is not None and not any(i <= cfg['uid'] < i + c for i, _o, c in uid_map):
             raise bad_option('user', user, 'uid %d is not mapped inside the user namespace' % cfg['uid'])
+    elif ns['user'] == 'new':
+        # the creator of a user namespace is not mapped in it: become root inside, so exec keeps the rights
+        cfg['uid'] = cfg['gid'] = 0
+        if not any(i == 0 for i, _o, _c in uid_map):
+            raise bad_option('uid_map', params.get('uid_map'), 'map ID 0 inside, or set user to a mapped ID')
     if params.get('group') is not None:
         group = params['group']
         try:
