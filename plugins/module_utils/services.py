@@ -399,13 +399,19 @@ def validate(params):
             if not user.isdigit():
                 raise bad_option('user', user, 'no such user')
             cfg['uid'] = cfg['gid'] = int(user)
+        if ns['user'] == 'join':
+            uid_map = kernel.read_userns_maps(cfg['namespaces']['user']['path'])[0]
         if uid_map is not None and not any(i <= cfg['uid'] < i + c for i, _o, c in uid_map):
             raise bad_option('user', user, 'uid %d is not mapped inside the user namespace' % cfg['uid'])
-    elif ns['user'] == 'new':
-        # the creator of a user namespace is not mapped in it: become root inside, so exec keeps the rights
+    elif ns['user'] != 'host':
+        # host root is not mapped in the service's user namespace: become root inside (a mapped, unprivileged ID
+        # outside), so exec keeps the rights inside and the process never keeps host root's ID
         cfg['uid'] = cfg['gid'] = 0
+        if ns['user'] == 'join':
+            uid_map = kernel.read_userns_maps(cfg['namespaces']['user']['path'])[0]
         if not any(i == 0 for i, _o, _c in uid_map):
-            raise bad_option('uid_map', params.get('uid_map'), 'map ID 0 inside, or set user to a mapped ID')
+            raise bad_option('uid_map' if ns['user'] == 'new' else 'namespaces.user', params.get('uid_map') or given.get('user'),
+                             'ID 0 inside is not mapped; map it, or set user to a mapped ID')
     if params.get('group') is not None:
         group = params['group']
         try:
