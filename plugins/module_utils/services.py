@@ -906,7 +906,8 @@ def converge(module, params, check_mode):
             sig = cfg['stop_signal']
         timeout = params.get('stop_timeout') or 0
         running = alive(record)
-        before = {'status': status_of(record), 'config': record.get('config') if record else None}
+        before = {'status': status_of(record), 'config_hash': record.get('config_hash') if record else None,
+                  'config': record.get('config') if record else None}
         plan = []
         holder = {'record': record}
         label = 'service %s' % name
@@ -962,12 +963,14 @@ def converge(module, params, check_mode):
                 after = {'status': {'started': 'exited' if cfg and cfg['type'] == 'oneshot' else 'running',
                                     'restarted': 'exited' if cfg and cfg['type'] == 'oneshot' else 'running',
                                     'stopped': 'stopped', 'absent': 'absent'}[state],
+                         'config_hash': new_hash if cfg else (before['config_hash'] if state != 'absent' else None),
                          'config': public_config(cfg) if cfg else (before['config'] if state != 'absent' else None)}
             else:
                 after = before
         else:
             after_record = None if state == 'absent' else holder['record']
-            after = {'status': status_of(after_record), 'config': after_record.get('config') if after_record else None}
+            after = {'status': status_of(after_record), 'config_hash': after_record.get('config_hash') if after_record else None,
+                     'config': after_record.get('config') if after_record else None}
     result = {
         'changed': bool(plan),
         'changes': descriptions,

@@ -25,7 +25,8 @@ description:
   - With a new PID namespace, a minimal init (C(tini)) is PID 1 by default; it forwards signals to the service and
     reaps orphans. No Python process stays behind; per service there remain the service and that init.
   - When the declared configuration differs from the one the running service was started with, O(state=started)
-    restarts it (O(restart_on_change)) and reports the difference in the diff.
+    restarts it (O(restart_on_change)) and reports the difference in the diff. Values of O(env) show as C(********)
+    there; a change of one shows as a change of C(config_hash).
 requirements:
   - root on the managed host
   - C(tini) on the managed host when O(init=true) (Debian and Ubuntu package C(tini))
@@ -137,7 +138,9 @@ options:
         description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
         type: str
       mkdir:
-        description: Create a missing mount point.
+        description:
+          - Create a missing mount point. It is created in the file system the service sees, which is the host's
+            unless an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
         type: bool
         default: true
   uid_map:
