@@ -23,7 +23,7 @@ description:
     (a request that would overlap is refused).
   - With O(namespace), declares the persistent user namespace of a node, pinned at
     C(/run/nsforge/nodes/<node>/user), with its ID maps. C(nsforge.linux.nsproc) joins it with
-    C(namespaces) set to C({user: <node>}).
+    its C(namespaces) option mapping C(user) to the node.
   - The kernel lets a map be written once. A changed map of an existing namespace is shown in the diff and applied only
     with O(recreate=true), which is refused while a service still runs in the namespace.
   - Every value is validated before anything is written; a failure halfway restores what the task changed.
