@@ -8,6 +8,7 @@ Layout (documented in the README):
 - /run/netns/<node>              the network namespace, exactly as `ip netns add` makes it
 - /run/nsforge/nodes/<node>/uts  the UTS namespace (hostname), when the node has one
 - /run/nsforge/nodes/<node>/user the user namespace (ID maps), when the node has one
+- /run/nsforge/nodes/<node>/mntns/mnt  the mount namespace; mntns/ is a private bind mount of itself
 - /run/nsforge/locks/<node>.lock a lock held while a task changes the node
 - /etc/netns/<node>/             resolv.conf and hosts that `ip netns exec` binds over /etc
 Identity is the namespace's (device, inode), never a name substring.
@@ -101,6 +102,24 @@ def netns_stale(name):
     """True when /run/netns/<name> exists but pins nothing (left by a crash or a reboot)."""
     path = netns_path(name)
     return os.path.lexists(path) and not kernel.is_nsfs_mount(path, 'net')
+
+
+def ns_handle(name, kind):
+    """Where a node's namespace of a kind is pinned."""
+    if kind == 'net':
+        return netns_path(name)
+    if kind == 'mnt':
+        return mnt_path(name)
+    return os.path.join(node_dir(name), kind)
+
+
+def mnt_dir(name):
+    """A private bind mount of itself that holds the mount namespace handle."""
+    return os.path.join(node_dir(name), 'mntns')
+
+
+def mnt_path(name):
+    return os.path.join(mnt_dir(name), 'mnt')
 
 
 def user_path(name):

@@ -269,12 +269,7 @@ def resolve_ns(kind, value, option):
         return {'mode': 'join', 'path': kernel.ns_path(kind, record['pid']), 'label': value, 'service': other,
                 'pid': record['pid'], 'start_time': record['start_time']}
     nodes.check_name(value, option)
-    if kind == 'net':
-        path = nodes.netns_path(value)
-    elif kind == 'uts':
-        path = nodes.uts_path(value)
-    else:
-        path = os.path.join(nodes.node_dir(value), kind)
+    path = nodes.ns_handle(value, kind)
     if not kernel.is_nsfs_mount(path, kind):
         if kind == 'net':
             raise bad_option(option, value, 'no such node (%s is not a pinned network namespace)' % path)
@@ -320,8 +315,13 @@ def validate(params):
         if not nodes.netns_exists(node):
             raise bad_option('node', node, 'no such node (no pinned network namespace %s)' % nodes.netns_path(node))
         wanted['net'] = node
-        if nodes.uts_exists(node) and params.get('hostname') is None:
-            wanted['uts'] = node
+        for kind in ('uts', 'ipc', 'mnt', 'user', 'cgroup', 'time'):
+            if kind == 'uts' and params.get('hostname') is not None:
+                continue
+            if kind == 'mnt' and params.get('mounts'):
+                continue
+            if kernel.is_nsfs_mount(nodes.ns_handle(node, kind), kind):
+                wanted[kind] = node
     given = params.get('namespaces') or {}
     for kind, value in given.items():
         if kind not in KIND_NAMES:

@@ -1,0 +1,602 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""nsmount: mountinfo parsing and the reconciliation of a node's mount namespace.
+
+Work inside the namespace happens in a forked child that joins it (setns),
+so the module's own mount namespace, root and working folder never change.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import glob
+import json
+import os
+import re
+
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
+
+TMPFS_SOURCE = 'nsforge'
+PROPAGATION = {'private': kernel.MS_PRIVATE, 'slave': kernel.MS_SLAVE, 'shared': kernel.MS_SHARED,
+               'unbindable': 1 << 17}
+MS_UNBINDABLE = 1 << 17
+
+
+def argument_spec():
+    return dict(
+        argument_spec=dict(
+            namespace=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            propagation=dict(type='str', default='private', choices=['private', 'slave', 'shared', 'unbindable']),
+            mounts=dict(type='list', elements='dict', options=dict(
+                dst=dict(type='str', required=True),
+                src=dict(type='path'),
+                type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
+                ro=dict(type='bool', default=False),
+                recursive=dict(type='bool', default=True),
+                size=dict(type='str'),
+                mode=dict(type='str'),
+                lower=dict(type='list', elements='path'),
+                upper=dict(type='path'),
+                work=dict(type='path'),
+                state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
+                mkdir=dict(type='bool', default=True),
+            )),
+            purge=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+
+# ---------------------------------------------------------------------------
+# mountinfo
+
+
+def _unescape(text):
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_mountinfo(text):
+    """Entries of a mountinfo file, in order, as dicts."""
+    entries = []
+    for line in text.splitlines():
+        fields = line.split(' ')
+        if len(fields) < 10:
+            continue
+        sep = fields.index('-', 6)
+        optional = fields[6:sep]
+        entries.append({
+            'id': int(fields[0]),
+            'parent': int(fields[1]),
+            'dev': fields[2],
+            'root': _unescape(fields[3]),
+            'dst': _unescape(fields[4]),
+            'options': fields[5].split(','),
+            'propagation': optional,
+            'fstype': fields[sep + 1],
+            'source': _unescape(fields[sep + 2]),
+            'super': fields[sep + 3].split(',') if len(fields) > sep + 3 else [],
+        })
+    return entries
+
+
+def top_mounts(entries):
+    """The visible (last) mount at each mount point."""
+    out = {}
+    for entry in entries:
+        out[entry['dst']] = entry
+    return out
+
+
+def super_option(entry, key):
+    for option in entry['super']:
+        if option.startswith(key + '='):
+            return option[len(key) + 1:]
+    return None
+
+
+def size_kib(value):
+    """A tmpfs size such as 64m, 65536k or 1g in KiB; None for a percentage."""
+    match = re.match(r'^(\d+)([kmgt]?)$', str(value).strip().lower())
+    if not match:
+        return None
+    factor = {'': 1.0 / 1024, 'k': 1, 'm': 1024, 'g': 1024 ** 2, 't': 1024 ** 3}[match.group(2)]
+    return int(int(match.group(1)) * factor)
+
+
+def key_of(entry):
+    return (entry['dst'], entry['dev'], entry['root'], entry['fstype'])
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def validate(params):
+    name = nodes.check_name(params['namespace'], 'namespace')
+    decls = []
+    seen = set()
+    for i, mount in enumerate(params.get('mounts') or []):
+        opt = 'mounts[%d]' % i
+        dst = mount['dst']
+        if not isinstance(dst, str) or not dst.startswith('/'):
+            raise bad_option(opt + '.dst', dst, 'expected an absolute path')
+        if '..' in dst.split('/') or '\x00' in dst or '\n' in dst:
+            raise bad_option(opt + '.dst', dst, 'must not contain .., NUL or newlines')
+        dst = os.path.normpath(dst)
+        if dst == '/':
+            raise bad_option(opt + '.dst', mount['dst'], 'the root of the namespace cannot be a declared mount')
+        if dst in seen:
+            raise bad_option(opt + '.dst', mount['dst'], 'the mount point is declared twice')
+        seen.add(dst)
+        kind = mount['type']
+        decl = {'option': opt, 'dst': dst, 'type': kind, 'ro': bool(mount['ro']), 'state': mount['state'],
+                'mkdir': bool(mount['mkdir']), 'recursive': bool(mount['recursive']), 'src': None, 'size': None,
+                'mode': None, 'lower': None, 'upper': None, 'work': None}
+        allowed = {'bind': ('src', 'recursive'), 'tmpfs': ('size', 'mode'), 'overlay': ('lower', 'upper', 'work'),
+                   'proc': (), 'sysfs': ()}[kind]
+        for key in ('src', 'size', 'mode', 'lower', 'upper', 'work'):
+            if mount.get(key) is not None and key not in allowed:
+                raise bad_option('%s.%s' % (opt, key), mount[key], 'not an option of a %s mount' % kind)
+        if kind == 'bind' and mount['state'] == 'mounted':
+            if not mount.get('src'):
+                raise bad_option(opt + '.src', None, 'a bind mount needs src')
+            if not os.path.exists(mount['src']):
+                raise bad_option(opt + '.src', mount['src'], 'no such file or folder')
+            decl['src'] = os.path.realpath(mount['src'])
+        if kind == 'tmpfs':
+            if mount.get('size') is not None:
+                if not re.match(r'^\d+[kKmMgGtT]?$|^\d{1,3}%$', mount['size']):
+                    raise bad_option(opt + '.size', mount['size'], 'expected a size such as 64m or 10%')
+                decl['size'] = mount['size'].lower()
+            if mount.get('mode') is not None:
+                if not re.match(r'^0?[0-7]{3,4}$', mount['mode']):
+                    raise bad_option(opt + '.mode', mount['mode'], 'expected an octal mode such as 1777')
+                decl['mode'] = '%o' % int(mount['mode'], 8)
+        if kind == 'overlay' and mount['state'] == 'mounted':
+            for key in ('lower', 'upper', 'work'):
+                if not mount.get(key):
+                    raise bad_option('%s.%s' % (opt, key), None, 'an overlay needs lower, upper and work')
+            for path in mount['lower']:
+                if not os.path.isdir(path):
+                    raise bad_option(opt + '.lower', path, 'no such folder')
+                if ',' in path or ':' in path:
+                    raise bad_option(opt + '.lower', path, 'overlay folders cannot contain , or :')
+            for key in ('upper', 'work'):
+                if ',' in mount[key] or ':' in mount[key]:
+                    raise bad_option('%s.%s' % (opt, key), mount[key], 'overlay folders cannot contain , or :')
+                if not os.path.isdir(mount[key]) and not mount['mkdir']:
+                    raise bad_option('%s.%s' % (opt, key), mount[key], 'no such folder (set mkdir: true to create it)')
+            decl['lower'] = [os.path.realpath(p) for p in mount['lower']]
+            decl['upper'] = os.path.realpath(mount['upper'])
+            decl['work'] = os.path.realpath(mount['work'])
+        decls.append(decl)
+    return name, decls
+
+
+# ---------------------------------------------------------------------------
+# work inside the namespace
+
+
+def in_namespace(path, func, *args):
+    """Run func(*args) in a child that joins the mount namespace at path; return its JSON result."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_fd)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+                kernel.setns(fd, 'mnt')
+                os.close(fd)
+                os.chdir('/')
+                result = {'ok': func(*args)}
+            except BaseException as exc:  # pylint: disable=broad-except
+                result = {'error': str(exc)}
+                code = 1
+            os.write(write_fd, json.dumps(result).encode('utf-8'))
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        data = os.read(read_fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    try:
+        result = json.loads(b''.join(chunks).decode('utf-8'))
+    except ValueError:
+        raise NsforgeError('the helper inside the mount namespace %s ended without a result' % path)
+    if 'error' in result:
+        raise NsforgeError(result['error'])
+    return result['ok']
+
+
+def _read_mountinfo():
+    with open('/proc/self/mountinfo') as handle:
+        return handle.read()
+
+
+def _ensure_point(decl):
+    dst = decl['dst']
+    if os.path.lexists(dst):
+        return
+    if not decl['mkdir']:
+        raise OSError(errno.ENOENT, '%s.dst: mount point %s does not exist (set mkdir: true)' % (decl['option'], dst))
+    if decl['type'] == 'bind' and decl['src'] and not os.path.isdir(decl['src']):
+        parent = os.path.dirname(dst)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        open(dst, 'a').close()
+    else:
+        os.makedirs(dst, 0o755)
+
+
+def _mount(decl):
+    _ensure_point(decl)
+    kind = decl['type']
+    ro = kernel.MS_RDONLY if decl['ro'] else 0
+    if kind == 'bind':
+        kernel.mount(decl['src'], decl['dst'], None, kernel.MS_BIND | (kernel.MS_REC if decl['recursive'] else 0))
+        if decl['ro']:
+            kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+    elif kind == 'tmpfs':
+        data = ','.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
+                                    'mode=%s' % decl['mode'] if decl['mode'] else '') if x)
+        kernel.mount(TMPFS_SOURCE, decl['dst'], 'tmpfs', kernel.MS_NOSUID | kernel.MS_NODEV | ro, data or None)
+    elif kind == 'overlay':
+        for path in (decl['upper'], decl['work']):
+            if not os.path.isdir(path):
+                os.makedirs(path, 0o755)
+        data = 'lowerdir=%s,upperdir=%s,workdir=%s' % (':'.join(decl['lower']), decl['upper'], decl['work'])
+        kernel.mount('overlay', decl['dst'], 'overlay', ro, data)
+    elif kind == 'proc':
+        kernel.mount('proc', decl['dst'], 'proc', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC | ro)
+    elif kind == 'sysfs':
+        kernel.mount('sysfs', decl['dst'], 'sysfs', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC | ro)
+    return True
+
+
+def _umount(dst):
+    kernel.umount(dst, kernel.MNT_DETACH)
+    return True
+
+
+def _remount(decl, data_change):
+    if data_change and decl['type'] == 'tmpfs':
+        data = ','.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
+                                    'mode=%s' % decl['mode'] if decl['mode'] else '') if x)
+        kernel.mount(TMPFS_SOURCE, decl['dst'], 'tmpfs',
+                     kernel.MS_REMOUNT | kernel.MS_NOSUID | kernel.MS_NODEV | (kernel.MS_RDONLY if decl['ro'] else 0), data)
+    kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | (kernel.MS_RDONLY if decl['ro'] else 0))
+    return True
+
+
+def _propagate(flag):
+    kernel.mount('none', '/', None, kernel.MS_REC | flag)
+    return True
+
+
+def _set_propagation(propagation):
+    if propagation in ('private', 'shared', 'unbindable'):
+        _propagate(kernel.MS_PRIVATE)
+    if propagation != 'private':
+        _propagate(PROPAGATION[propagation])
+    return True
+
+
+# ---------------------------------------------------------------------------
+# creating and removing the namespace
+
+
+def ensure_private_folder(name):
+    """Make the node's mntns folder a private bind mount of itself (needed to pin a mount namespace)."""
+    directory = nodes.mnt_dir(name)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    mounted = set(e['dst'] for e in parse_mountinfo(_read_mountinfo()))
+    if directory not in mounted:
+        kernel.mount(directory, directory, None, kernel.MS_BIND | kernel.MS_REC)
+    kernel.mount('none', directory, None, kernel.MS_PRIVATE)
+
+
+def _new_namespace_child(propagation):
+    """Fork a child that unshares a mount namespace and waits; return (pid, release fd)."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            kernel.unshare(kernel.CLONE_NEWNS)
+            _set_propagation(propagation)
+            os.write(ready_w, b'1')
+            os.read(done_r, 1)
+            code = 0
+        except BaseException as exc:  # pylint: disable=broad-except
+            os.write(ready_w, ('0' + str(exc)).encode('utf-8'))
+        finally:
+            os._exit(code)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        answer = os.read(ready_r, 4096)
+    finally:
+        os.close(ready_r)
+    if answer != b'1':
+        os.close(done_w)
+        os.waitpid(pid, 0)
+        raise NsforgeError('could not create the mount namespace: %s' % answer[1:].decode('utf-8', 'replace'))
+    return pid, done_w
+
+
+PIN_ATTEMPTS = 200
+
+
+def create_namespace(name, propagation):
+    """A new mount namespace, a copy of the host's, with the given propagation, pinned at its handle.
+
+    The kernel refuses (EINVAL) to pin a mount namespace whose sequence number
+    is not above the caller's; on some multi-CPU kernels new namespaces do not
+    always get a higher one, so a refused namespace is dropped and a new one made.
+    """
+    ensure_private_folder(name)
+    path = nodes.mnt_path(name)
+    if os.path.lexists(path) and not kernel.is_nsfs_mount(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    os.close(fd)
+    try:
+        for _attempt in range(PIN_ATTEMPTS):
+            pid, release = _new_namespace_child(propagation)
+            try:
+                kernel.mount('/proc/%d/ns/mnt' % pid, path, None, kernel.MS_BIND)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+            finally:
+                os.close(release)
+                os.waitpid(pid, 0)
+        raise NsforgeError('the kernel refused to pin a new mount namespace at %s %d times' % (path, PIN_ATTEMPTS))
+    except Exception:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+def remove_namespace(name):
+    path = nodes.mnt_path(name)
+    kernel.remove_pinned(path)
+    directory = nodes.mnt_dir(name)
+    mounted = set(e['dst'] for e in parse_mountinfo(_read_mountinfo()))
+    if directory in mounted:
+        kernel.umount(directory, kernel.MNT_DETACH)
+    for folder in (directory, nodes.node_dir(name)):
+        try:
+            os.rmdir(folder)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
+                raise
+
+
+def services_in(inode):
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    names = []
+    for path in sorted(glob.glob(os.path.join(services.SERVICE_DIR, '*.json'))):
+        try:
+            with open(path) as handle:
+                record = json.load(handle)
+        except (IOError, OSError, ValueError):
+            continue
+        if record.get('namespaces', {}).get('mnt') == inode and services.alive(record):
+            names.append(record['name'])
+    return names
+
+
+# ---------------------------------------------------------------------------
+# comparing
+
+
+def host_source(host_entries, path):
+    """(dev, root) that a bind of path shows in mountinfo, from the host's mount table."""
+    best = None
+    for entry in host_entries:
+        mp = entry['dst']
+        if path == mp or path.startswith(mp.rstrip('/') + '/'):
+            if best is None or len(mp) >= len(best['dst']):
+                best = entry
+    if best is None:
+        return None, None
+    rest = path[len(best['dst']):] if best['dst'] != '/' else path
+    root = os.path.normpath(best['root'].rstrip('/') + '/' + rest.lstrip('/'))
+    return best['dev'], root
+
+
+def matches(decl, entry, host_entries):
+    """(same kind and source, same options) of a declared mount and the visible mount at its point."""
+    kind = decl['type']
+    if kind == 'bind':
+        dev, root = host_source(host_entries, decl['src'])
+        same = entry['dev'] == dev and entry['root'] == root
+        return same, same and (('ro' in entry['options']) == decl['ro']), False
+    if kind == 'tmpfs':
+        same = entry['fstype'] == 'tmpfs' and entry['source'] == TMPFS_SOURCE and entry['root'] == '/'
+        data_ok = True
+        if same and decl['size'] is not None and size_kib(decl['size']) is not None:
+            have = super_option(entry, 'size')
+            data_ok = have is not None and size_kib(have) == size_kib(decl['size'])
+        if same and decl['mode'] is not None:
+            data_ok = data_ok and (super_option(entry, 'mode') or '1777') == decl['mode']
+        return same, same and data_ok and (('ro' in entry['options']) == decl['ro']), not data_ok
+    if kind == 'overlay':
+        same = entry['fstype'] == 'overlay' and super_option(entry, 'lowerdir') == ':'.join(decl['lower']) \
+            and super_option(entry, 'upperdir') == decl['upper'] and super_option(entry, 'workdir') == decl['work']
+        return same, same and (('ro' in entry['options']) == decl['ro']), False
+    same = entry['fstype'] == kind
+    return same, same and (('ro' in entry['options']) == decl['ro']), False
+
+
+def describe(decl):
+    if decl['type'] == 'bind':
+        what = '%s (bind%s)' % (decl['src'], ', read-only' if decl['ro'] else '')
+    elif decl['type'] == 'overlay':
+        what = 'overlay of %s, upper %s' % (':'.join(decl['lower']), decl['upper'])
+    else:
+        extras = [x for x in (decl.get('size') and 'size=%s' % decl['size'], decl.get('mode') and 'mode=%s' % decl['mode'],
+                              decl['ro'] and 'read-only') if x]
+        what = '%s%s' % (decl['type'], ' (%s)' % ', '.join(extras) if extras else '')
+    return what
+
+
+def predict_entry(decl, host_entries):
+    """The view of a declared mount as mountinfo will show it, for check mode's diff."""
+    if decl['type'] == 'bind':
+        best = None
+        for entry in host_entries:
+            mp = entry['dst']
+            if decl['src'] == mp or decl['src'].startswith(mp.rstrip('/') + '/'):
+                if best is None or len(mp) >= len(best['dst']):
+                    best = entry
+        _dev, root = host_source(host_entries, decl['src'])
+        return {'dst': decl['dst'], 'type': best['fstype'] if best else None, 'source': best['source'] if best else None,
+                'root': root, 'ro': decl['ro']}
+    source = {'tmpfs': TMPFS_SOURCE}.get(decl['type'], decl['type'])
+    return {'dst': decl['dst'], 'type': decl['type'], 'source': source, 'root': '/', 'ro': decl['ro']}
+
+
+def entry_view(entry):
+    return {'dst': entry['dst'], 'type': entry['fstype'], 'source': entry['source'], 'root': entry['root'],
+            'ro': 'ro' in entry['options']}
+
+
+def own_mounts(entries, host_entries):
+    """Mounts of the namespace that the host's mount table does not have."""
+    host = set(key_of(e) for e in host_entries)
+    return [e for e in entries if key_of(e) not in host]
+
+
+def propagation_of(entries):
+    root = top_mounts(entries).get('/')
+    if root is None:
+        return None
+    tags = ' '.join(root['propagation'])
+    if 'unbindable' in tags:
+        return 'unbindable'
+    if 'shared:' in tags:
+        return 'shared'
+    if 'master:' in tags:
+        return 'slave'
+    return 'private'
+
+
+# ---------------------------------------------------------------------------
+# the task
+
+
+def converge(params, check_mode):
+    name, decls = validate(params)
+    state = params['state']
+    with nodes.locked([name]):
+        path = nodes.mnt_path(name)
+        exists = kernel.is_nsfs_mount(path, 'mnt')
+        host_entries = parse_mountinfo(_read_mountinfo())
+        entries = parse_mountinfo(in_namespace(path, _read_mountinfo)) if exists else []
+        inode = kernel.ns_id(path)[1] if exists else None
+        before = {'present': exists, 'propagation': propagation_of(entries) if exists else None,
+                  'mounts': [entry_view(e) for e in own_mounts(entries, host_entries)]}
+        plan = []
+        predicted = {'present': state == 'present', 'propagation': params['propagation'] if state == 'present' else None,
+                     'mounts': [] if state == 'absent' else list(before['mounts'])}
+        label = 'node %s' % name
+        if state == 'absent':
+            if exists:
+                busy = services_in(inode)
+                if busy:
+                    raise bad_option('state', 'absent', 'service %s still runs in the mount namespace of node %s'
+                                     % (', '.join(busy), name))
+                plan.append(Change('%s: remove mount namespace %s' % (label, path), lambda: remove_namespace(name)))
+        else:
+            if not exists:
+                plan.append(Change('%s: create mount namespace %s (%s propagation)' % (label, path, params['propagation']),
+                                   lambda: create_namespace(name, params['propagation']), lambda: remove_namespace(name)))
+            else:
+                have = propagation_of(entries)
+                want = params['propagation']
+                host_prop = propagation_of(host_entries)
+                satisfied = have == want or (want == 'slave' and have == 'private' and host_prop != 'shared')
+                if not satisfied:
+                    plan.append(Change('%s: set %s propagation (was %s)' % (label, want, have),
+                                       lambda: in_namespace(path, _set_propagation, want)))
+            visible = top_mounts(entries) if exists else top_mounts(host_entries)
+            host_top = top_mounts(host_entries)
+            for decl in decls:
+                entry = visible.get(decl['dst'])
+                own = entry is not None and (host_top.get(decl['dst']) is None or key_of(host_top[decl['dst']]) != key_of(entry))
+                if decl['state'] == 'absent':
+                    if own:
+                        plan.append(Change('%s: unmount %s' % (label, decl['dst']),
+                                           lambda d=decl: in_namespace(path, _umount, d['dst'])))
+                        predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
+                    continue
+                same, options_ok, data_change = matches(decl, entry, host_entries) if entry is not None else (False, False, False)
+                if same and options_ok:
+                    continue
+                if same:
+                    words = []
+                    if ('ro' in entry['options']) != decl['ro']:
+                        words.append('read-only' if decl['ro'] else 'read-write')
+                    if data_change:
+                        words.append(', '.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
+                                                           'mode=%s' % decl['mode'] if decl['mode'] else '') if x))
+                    plan.append(Change('%s: remount %s %s' % (label, decl['dst'], ' '.join(words)),
+                                       lambda d=decl, c=data_change: in_namespace(path, _remount, d, c)))
+                else:
+                    if own:
+                        plan.append(Change('%s: unmount %s (%s), to mount it as declared' % (label, decl['dst'], entry['fstype']),
+                                           lambda d=decl: in_namespace(path, _umount, d['dst'])))
+                    plan.append(Change('%s: mount %s on %s' % (label, describe(decl), decl['dst']),
+                                       lambda d=decl: in_namespace(path, _mount, d),
+                                       lambda d=decl: in_namespace(path, _umount, d['dst'])))
+                predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
+                predicted['mounts'].append(predict_entry(decl, host_entries))
+            if params['purge'] and exists:
+                declared = set(d['dst'] for d in decls if d['state'] == 'mounted')
+                extra = [e for e in own_mounts(entries, host_entries) if e['dst'] not in declared
+                         and not any(e['dst'].startswith(d.rstrip('/') + '/') for d in declared)]
+                for entry in sorted(extra, key=lambda e: -e['dst'].count('/')):
+                    plan.append(Change('%s: unmount undeclared %s (%s)' % (label, entry['dst'], entry['fstype']),
+                                       lambda e=entry: in_namespace(path, _umount, e['dst'])))
+                    predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != entry['dst']]
+        descriptions = run(plan, check_mode)
+        exists = kernel.is_nsfs_mount(path, 'mnt')
+        # the host's table changes when the node's folder becomes a bind mount of itself
+        host_entries = parse_mountinfo(_read_mountinfo())
+        if check_mode or not plan:
+            after = predicted if plan else before
+            final = entries if exists else []
+        else:
+            final = parse_mountinfo(in_namespace(path, _read_mountinfo)) if exists else []
+            after = {'present': exists, 'propagation': propagation_of(final) if exists else None,
+                     'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]}
+    return {
+        'changed': bool(plan),
+        'changes': descriptions,
+        'namespace': {'name': name, 'path': path, 'inode': kernel.ns_id(path)[1] if exists else None,
+                      'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]},
+        'diff': {'before': before, 'after': after},
+    }

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nsmount
+short_description: Give a node its own mount namespace and declare what is mounted in it
+version_added: 0.1.0
+author:
+  - nsforge developers (@nsforge)
+description:
+  - Gives a node its own view of the file system, such as "/data is a persistent volume, /logs is a host path, and
+    the host's /data is invisible unless mounted".
+  - The node's mount namespace is pinned at C(/run/nsforge/nodes/<node>/mntns/mnt). Its folder is made a private bind mount
+    of itself first, as the kernel requires to pin a mount namespace.
+  - The actual state is read from the namespace's C(/proc/self/mountinfo) and compared by mount point, source, type
+    and the options that matter (C(ro)/C(rw), tmpfs C(size) and C(mode)). Only what differs changes. An option change
+    is a remount; an unchanged mount is never unmounted and mounted again.
+  - Mounts made here never appear in the host's mount table, and nothing this module does changes the host's mounts.
+  - C(nsforge.linux.nsproc) runs a service in this view with its C(namespaces) option mapping C(mnt) to the node.
+requirements:
+  - root on the managed host
+notes:
+  - The namespace starts as a copy of the host's mount table at the time it is created.
+  - A missing mount point is created inside the namespace's view when O(mounts[].mkdir=true); a folder created on
+    a file system that the host shares (not a tmpfs of the namespace) is visible on the host too.
+extends_documentation_fragment:
+  - nsforge.linux.attributes
+options:
+  namespace:
+    description: The node whose mount namespace is declared.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the namespace when missing and converges its mounts.
+      - V(absent) unpins the namespace, so that its mounts vanish; refused while a service still runs in it.
+    type: str
+    choices: [present, absent]
+    default: present
+  propagation:
+    description:
+      - Propagation of the namespace's mounts. V(private) receives and sends nothing; V(slave) receives the host's
+        new mounts and sends none; V(shared) shares mounts inside the namespace only (a peer group of its own);
+        V(unbindable) as V(private), and the mounts cannot be bound elsewhere.
+    type: str
+    choices: [private, slave, shared, unbindable]
+    default: private
+  mounts:
+    description: Mounts of the namespace, in order (a mount point inside an earlier mount works).
+    type: list
+    elements: dict
+    suboptions:
+      dst:
+        description: Absolute mount point inside the namespace, not C(/).
+        type: str
+        required: true
+      src:
+        description: For V(bind), the host path to bind; it must exist.
+        type: path
+      type:
+        description: Kind of mount.
+        type: str
+        choices: [bind, tmpfs, overlay, proc, sysfs]
+        default: bind
+      ro:
+        description: Mount read-only.
+        type: bool
+        default: false
+      recursive:
+        description: For V(bind), bind the mounts below O(mounts[].src) too.
+        type: bool
+        default: true
+      size:
+        description: For V(tmpfs), its size, such as C(64m) or C(10%).
+        type: str
+      mode:
+        description: For V(tmpfs), the mode of its root, such as C(1777).
+        type: str
+      lower:
+        description: For V(overlay), the lower folders, uppermost first.
+        type: list
+        elements: path
+      upper:
+        description: For V(overlay), the folder that receives writes.
+        type: path
+      work:
+        description: For V(overlay), an empty work folder on the same file system as O(mounts[].upper).
+        type: path
+      state:
+        description: V(mounted) or V(absent) (unmounted when mounted).
+        type: str
+        choices: [mounted, absent]
+        default: mounted
+      mkdir:
+        description: Create a missing mount point (and, for an overlay, missing upper and work folders).
+        type: bool
+        default: true
+  purge:
+    description: Unmount what is mounted in the namespace beyond the host's view and not declared.
+    type: bool
+    default: false
+seealso:
+  - module: nsforge.linux.nsproc
+  - name: mount_namespaces(7)
+    description: Mount namespaces and propagation.
+    link: https://man7.org/linux/man-pages/man7/mount_namespaces.7.html
+'''
+
+EXAMPLES = r'''
+- name: Node red sees a volume at /data, a host folder at /logs (read-only) and a tmpfs /tmp of its own
+  nsforge.linux.nsmount:
+    namespace: red
+    mounts:
+      - {dst: /data, src: /srv/volumes/red}
+      - {dst: /logs, src: /var/log/red, ro: true}
+      - {dst: /tmp, type: tmpfs, size: 64m, mode: "1777"}
+
+- name: An overlay whose writes stay in an upper folder
+  nsforge.linux.nsmount:
+    namespace: red
+    mounts:
+      - dst: /opt/app
+        type: overlay
+        lower: [/srv/images/app]
+        upper: /srv/overlays/red/upper
+        work: /srv/overlays/red/work
+
+- name: A service that sees that view
+  nsforge.linux.nsproc:
+    name: red-app
+    node: red
+    namespaces: {mnt: red}
+    command: [sleep, infinity]
+
+- name: Remove the view
+  nsforge.linux.nsmount:
+    namespace: red
+    state: absent
+'''
+
+RETURN = r'''
+changes:
+  description: What the task changed, or would change in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: ["node red: mount /srv/volumes/red on /data (bind)", "node red: remount /logs read-write"]
+namespace:
+  description: The node's mount namespace after the task (before it, in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The node.
+      type: str
+    path:
+      description: The pinned handle.
+      type: str
+      sample: /run/nsforge/nodes/red/mntns/mnt
+    inode:
+      description: Inode of the mount namespace, or null when it does not exist.
+      type: int
+    mounts:
+      description: Mounts of the namespace that the host does not have, each with C(dst), C(type), C(source), C(ro).
+      type: list
+      elements: dict
+'''
+
+from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
+from ansible_collections.nsforge.linux.plugins.module_utils import mounts
+
+
+def main():
+    run_module(mounts.argument_spec(), lambda module, session: mounts.converge(module.params, module.check_mode),
+               needs_pyroute2=False)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of nsmount's pure logic: mountinfo parsing, sizes, comparisons, validation."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.nsforge.linux.plugins.module_utils import mounts
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+HOST = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:25 / /run rw,nosuid shared:5 - tmpfs tmpfs rw,mode=755
+31 22 8:1 /srv/with\\040space /mnt/bound ro,relatime shared:1 - ext4 /dev/sda1 rw
+"""
+
+NODE = HOST + """40 22 8:1 /srv/vol /data rw,relatime - ext4 /dev/sda1 rw
+41 22 0:50 / /tmp rw,nosuid,nodev - tmpfs nsforge rw,size=65536k,mode=1777
+42 22 0:51 / /opt/app ro - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w
+"""
+
+
+def decl(**kw):
+    base = {'option': 'mounts[0]', 'dst': '/data', 'type': 'bind', 'ro': False, 'state': 'mounted', 'mkdir': True,
+            'recursive': True, 'src': None, 'size': None, 'mode': None, 'lower': None, 'upper': None, 'work': None}
+    base.update(kw)
+    return base
+
+
+def test_parse_mountinfo():
+    entries = mounts.parse_mountinfo(HOST)
+    assert [e['dst'] for e in entries] == ['/', '/run', '/mnt/bound']
+    assert entries[2]['root'] == '/srv/with space'
+    assert entries[2]['options'][0] == 'ro'
+    assert entries[1]['propagation'] == ['shared:5']
+    assert mounts.propagation_of(entries) == 'shared'
+
+
+@pytest.mark.parametrize('value,kib', [('64m', 65536), ('65536k', 65536), ('1g', 1048576), ('10%', None), ('2048', 2)])
+def test_size_kib(value, kib):
+    assert mounts.size_kib(value) == kib
+
+
+def test_host_source_of_a_bind():
+    host = mounts.parse_mountinfo(HOST)
+    assert mounts.host_source(host, '/srv/vol') == ('8:1', '/srv/vol')
+    assert mounts.host_source(host, '/run/x') == ('0:25', '/x')
+    assert mounts.host_source(host, '/mnt/bound/sub') == ('8:1', '/srv/with space/sub')
+
+
+def test_matches():
+    host = mounts.parse_mountinfo(HOST)
+    top = mounts.top_mounts(mounts.parse_mountinfo(NODE))
+    assert mounts.matches(decl(src='/srv/vol'), top['/data'], host) == (True, True, False)
+    assert mounts.matches(decl(src='/srv/vol', ro=True), top['/data'], host) == (True, False, False)
+    assert mounts.matches(decl(src='/srv/other'), top['/data'], host)[0] is False
+    tmp = decl(dst='/tmp', type='tmpfs', size='64m', mode='1777')
+    assert mounts.matches(tmp, top['/tmp'], host) == (True, True, False)
+    assert mounts.matches(dict(tmp, size='32m'), top['/tmp'], host) == (True, False, True)
+    ov = decl(dst='/opt/app', type='overlay', lower=['/l1', '/l2'], upper='/u', work='/w', ro=True)
+    assert mounts.matches(ov, top['/opt/app'], host) == (True, True, False)
+    assert mounts.matches(dict(ov, upper='/u2'), top['/opt/app'], host)[0] is False
+
+
+def test_own_mounts_are_those_the_host_lacks():
+    own = mounts.own_mounts(mounts.parse_mountinfo(NODE), mounts.parse_mountinfo(HOST))
+    assert [e['dst'] for e in own] == ['/data', '/tmp', '/opt/app']
+
+
+def params(*items, **kw):
+    base = {'namespace': 'red', 'state': 'present', 'propagation': 'private', 'purge': False, 'mounts': []}
+    for item in items:
+        full = {'src': None, 'type': 'bind', 'ro': False, 'recursive': True, 'size': None, 'mode': None, 'lower': None,
+                'upper': None, 'work': None, 'state': 'mounted', 'mkdir': True}
+        full.update(item)
+        base['mounts'].append(full)
+    base.update(kw)
+    return base
+
+
+@pytest.mark.parametrize('item,option', [
+    ({'dst': 'relative', 'type': 'tmpfs'}, 'mounts[0].dst'),
+    ({'dst': '/', 'type': 'tmpfs'}, 'mounts[0].dst'),
+    ({'dst': '/a/../b', 'type': 'tmpfs'}, 'mounts[0].dst'),
+    ({'dst': '/data', 'src': '/nonexistent/nsforge'}, 'mounts[0].src'),
+    ({'dst': '/data'}, 'mounts[0].src'),
+    ({'dst': '/o', 'type': 'overlay', 'lower': ['/'], 'upper': '/tmp'}, 'mounts[0].work'),
+    ({'dst': '/t', 'type': 'tmpfs', 'size': 'big'}, 'mounts[0].size'),
+    ({'dst': '/t', 'type': 'tmpfs', 'mode': '999'}, 'mounts[0].mode'),
+    ({'dst': '/t', 'type': 'tmpfs', 'src': '/tmp'}, 'mounts[0].src'),
+])
+def test_bad_mounts(item, option):
+    with pytest.raises(NsforgeError) as info:
+        mounts.validate(params(item))
+    assert info.value.option == option
+
+
+def test_bad_namespace_name():
+    with pytest.raises(NsforgeError) as info:
+        mounts.validate(params(namespace='../x'))
+    assert info.value.option == 'namespace'
+
+
+def test_good_mounts_normalize():
+    name, decls = mounts.validate(params({'dst': '/t/', 'type': 'tmpfs', 'size': '64M', 'mode': '01777'}))
+    assert name == 'red'
+    assert decls[0]['dst'] == '/t' and decls[0]['size'] == '64m' and decls[0]['mode'] == '1777'
