@@ -337,3 +337,43 @@ def read_userns_maps(path):
     def parse(text):
         return [tuple(int(v) for v in line.split()) for line in text.splitlines() if line.strip()]
     return parse(uid_text), parse(gid_text)
+
+
+# syscalls without a libc wrapper, by machine
+_SYSCALLS = {
+    'x86_64': {'pivot_root': 155, 'open_tree': 428, 'move_mount': 429},
+    'aarch64': {'pivot_root': 41, 'open_tree': 428, 'move_mount': 429},
+}
+OPEN_TREE_CLONE = 1
+AT_RECURSIVE = 0x8000
+AT_FDCWD = -100
+MOVE_MOUNT_F_EMPTY_PATH = 0x00000004
+AT_EMPTY_PATH = 0x1000
+
+
+def _syscall(name, *args):
+    import platform
+    numbers = _SYSCALLS.get(platform.machine())
+    if numbers is None:
+        raise NsforgeError('%s is not supported on %s by this collection' % (name, platform.machine()))
+    ret = _libc().syscall(ctypes.c_long(numbers[name]), *args)
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, '%s: %s' % (name, os.strerror(err)))
+    return ret
+
+
+def pivot_root(new_root, put_old):
+    _syscall('pivot_root', ctypes.c_char_p(os.fsencode(new_root)), ctypes.c_char_p(os.fsencode(put_old)))
+
+
+def open_tree_clone(path, recursive=True):
+    """A detached copy of the mount tree at path (open_tree(2), Linux 5.2), as a file descriptor."""
+    flags = OPEN_TREE_CLONE | os.O_CLOEXEC | (AT_RECURSIVE if recursive else 0)
+    return _syscall('open_tree', ctypes.c_int(AT_FDCWD), ctypes.c_char_p(os.fsencode(path)), ctypes.c_uint(flags))
+
+
+def move_mount_fd(tree_fd, target):
+    """Attach a detached mount tree at target in the caller's mount namespace (move_mount(2))."""
+    _syscall('move_mount', ctypes.c_int(tree_fd), ctypes.c_char_p(b''), ctypes.c_int(AT_FDCWD),
+             ctypes.c_char_p(os.fsencode(target)), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))

@@ -49,6 +49,8 @@ def argument_spec():
                 mkdir=dict(type='bool', default=True),
             )),
             purge=dict(type='bool', default=False),
+            rootfs=dict(type='path'),
+            pivot=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
@@ -120,6 +122,11 @@ def key_of(entry):
 
 def validate(params):
     name = nodes.check_name(params['namespace'], 'namespace')
+    if params.get('rootfs') is not None:
+        if not params.get('pivot', True):
+            raise bad_option('pivot', False, 'a rootfs is entered with pivot_root only (pivot: true)')
+        if not os.path.isdir(params['rootfs']) or os.path.realpath(params['rootfs']) == '/':
+            raise bad_option('rootfs', params['rootfs'], 'expected a folder other than / holding a root file system')
     decls = []
     seen = set()
     for i, mount in enumerate(params.get('mounts') or []):
@@ -150,6 +157,7 @@ def validate(params):
             if not os.path.exists(mount['src']):
                 raise bad_option(opt + '.src', mount['src'], 'no such file or folder')
             decl['src'] = os.path.realpath(mount['src'])
+            decl['src_is_dir'] = os.path.isdir(decl['src'])
         if kind == 'tmpfs':
             if mount.get('size') is not None:
                 if not re.match(r'^\d+[kKmMgGtT]?$|^\d{1,3}%$', mount['size']):
@@ -163,19 +171,21 @@ def validate(params):
             for key in ('lower', 'upper', 'work'):
                 if not mount.get(key):
                     raise bad_option('%s.%s' % (opt, key), None, 'an overlay needs lower, upper and work')
+            inside = params.get('rootfs') or '/'
             for path in mount['lower']:
-                if not os.path.isdir(path):
+                if not os.path.isdir(os.path.join(inside, path.lstrip('/'))):
                     raise bad_option(opt + '.lower', path, 'no such folder')
                 if ',' in path or ':' in path:
                     raise bad_option(opt + '.lower', path, 'overlay folders cannot contain , or :')
             for key in ('upper', 'work'):
                 if ',' in mount[key] or ':' in mount[key]:
                     raise bad_option('%s.%s' % (opt, key), mount[key], 'overlay folders cannot contain , or :')
-                if not os.path.isdir(mount[key]) and not mount['mkdir']:
+                if not os.path.isdir(os.path.join(inside, mount[key].lstrip('/'))) and not mount['mkdir']:
                     raise bad_option('%s.%s' % (opt, key), mount[key], 'no such folder (set mkdir: true to create it)')
-            decl['lower'] = [os.path.realpath(p) for p in mount['lower']]
-            decl['upper'] = os.path.realpath(mount['upper'])
-            decl['work'] = os.path.realpath(mount['work'])
+            norm = os.path.normpath if params.get('rootfs') else os.path.realpath
+            decl['lower'] = [norm(p) for p in mount['lower']]
+            decl['upper'] = norm(mount['upper'])
+            decl['work'] = norm(mount['work'])
         decls.append(decl)
     return name, decls
 
@@ -184,8 +194,45 @@ def validate(params):
 # work inside the namespace
 
 
+def read_namespace_mountinfo(path):
+    """The mountinfo of the namespace at path, read by this process from a child that joined it.
+
+    The child's own /proc may not exist inside (a pivoted root without proc), the module's does.
+    """
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            fd = os.open(path, os.O_RDONLY)
+            kernel.setns(fd, 'mnt')
+            os.write(ready_w, b'1')
+            os.read(done_r, 1)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        if os.read(ready_r, 1) != b'1':
+            raise NsforgeError('cannot enter the mount namespace %s' % path)
+        with open('/proc/%d/mountinfo' % pid) as handle:
+            return handle.read()
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
+
+
 def in_namespace(path, func, *args):
-    """Run func(*args) in a child that joins the mount namespace at path; return its JSON result."""
+    """Run func(*args) in a child that joins the mount namespace at path; return its JSON result.
+
+    A bind mount's source is cloned (open_tree) before the child joins, so that a
+    namespace whose root was pivoted away from the host still receives it.
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -193,6 +240,9 @@ def in_namespace(path, func, *args):
         try:
             os.close(read_fd)
             try:
+                if args and isinstance(args[0], dict) and args[0].get('pivoted') and args[0].get('type') == 'bind' \
+                        and func is _mount:
+                    args = (dict(args[0], tree=kernel.open_tree_clone(args[0]['src'], args[0]['recursive'])),) + args[1:]
                 fd = os.open(path, os.O_RDONLY)
                 kernel.setns(fd, 'mnt')
                 os.close(fd)
@@ -233,7 +283,7 @@ def _ensure_point(decl):
         return
     if not decl['mkdir']:
         raise OSError(errno.ENOENT, '%s.dst: mount point %s does not exist (set mkdir: true)' % (decl['option'], dst))
-    if decl['type'] == 'bind' and decl['src'] and not os.path.isdir(decl['src']):
+    if decl['type'] == 'bind' and decl['src'] and not decl.get('src_is_dir', os.path.isdir(decl['src'])):
         parent = os.path.dirname(dst)
         if not os.path.isdir(parent):
             os.makedirs(parent, 0o755)
@@ -246,7 +296,11 @@ def _mount(decl):
     _ensure_point(decl)
     kind = decl['type']
     ro = kernel.MS_RDONLY if decl['ro'] else 0
-    if kind == 'bind':
+    if kind == 'bind' and decl.get('tree') is not None:
+        kernel.move_mount_fd(decl['tree'], decl['dst'])
+        if decl['ro']:
+            kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+    elif kind == 'bind':
         kernel.mount(decl['src'], decl['dst'], None, kernel.MS_BIND | (kernel.MS_REC if decl['recursive'] else 0))
         if decl['ro']:
             kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
@@ -310,7 +364,16 @@ def ensure_private_folder(name):
     kernel.mount('none', directory, None, kernel.MS_PRIVATE)
 
 
-def _new_namespace_child(propagation):
+def _pivot(rootfs):
+    """Make rootfs the root of the calling process's mount namespace and detach the old root."""
+    kernel.mount(rootfs, rootfs, None, kernel.MS_BIND | kernel.MS_REC)
+    os.chdir(rootfs)
+    kernel.pivot_root('.', '.')
+    kernel.umount('.', kernel.MNT_DETACH)
+    os.chdir('/')
+
+
+def _new_namespace_child(propagation, rootfs=None):
     """Fork a child that unshares a mount namespace and waits; return (pid, release fd)."""
     ready_r, ready_w = os.pipe()
     done_r, done_w = os.pipe()
@@ -321,7 +384,11 @@ def _new_namespace_child(propagation):
             os.close(ready_r)
             os.close(done_w)
             kernel.unshare(kernel.CLONE_NEWNS)
-            _set_propagation(propagation)
+            _set_propagation('private' if rootfs else propagation)
+            if rootfs:
+                _pivot(rootfs)
+                if propagation != 'private':
+                    _set_propagation(propagation)
             os.write(ready_w, b'1')
             os.read(done_r, 1)
             code = 0
@@ -345,7 +412,7 @@ def _new_namespace_child(propagation):
 PIN_ATTEMPTS = 200
 
 
-def create_namespace(name, propagation):
+def create_namespace(name, propagation, rootfs=None):
     """A new mount namespace, a copy of the host's, with the given propagation, pinned at its handle.
 
     The kernel refuses (EINVAL) to pin a mount namespace whose sequence number
@@ -360,7 +427,7 @@ def create_namespace(name, propagation):
     os.close(fd)
     try:
         for _attempt in range(PIN_ATTEMPTS):
-            pid, release = _new_namespace_child(propagation)
+            pid, release = _new_namespace_child(propagation, rootfs)
             try:
                 kernel.mount('/proc/%d/ns/mnt' % pid, path, None, kernel.MS_BIND)
                 return
@@ -484,8 +551,17 @@ def entry_view(entry):
             'ro': 'ro' in entry['options']}
 
 
+def pivoted(entries, host_entries):
+    """True when the namespace's root is not the host's (a pivoted rootfs)."""
+    mine = top_mounts(entries).get('/')
+    host = top_mounts(host_entries).get('/')
+    return mine is not None and host is not None and (mine['dev'], mine['root']) != (host['dev'], host['root'])
+
+
 def own_mounts(entries, host_entries):
-    """Mounts of the namespace that the host's mount table does not have."""
+    """Mounts of the namespace that the host's mount table does not have (all but / when pivoted)."""
+    if pivoted(entries, host_entries):
+        return [e for e in entries if e['dst'] != '/']
     host = set(key_of(e) for e in host_entries)
     return [e for e in entries if key_of(e) not in host]
 
@@ -515,7 +591,7 @@ def converge(params, check_mode):
         path = nodes.mnt_path(name)
         exists = kernel.is_nsfs_mount(path, 'mnt')
         host_entries = parse_mountinfo(_read_mountinfo())
-        entries = parse_mountinfo(in_namespace(path, _read_mountinfo)) if exists else []
+        entries = parse_mountinfo(read_namespace_mountinfo(path)) if exists else []
         inode = kernel.ns_id(path)[1] if exists else None
         before = {'present': exists, 'propagation': propagation_of(entries) if exists else None,
                   'mounts': [entry_view(e) for e in own_mounts(entries, host_entries)]}
@@ -531,10 +607,31 @@ def converge(params, check_mode):
                                      % (', '.join(busy), name))
                 plan.append(Change('%s: remove mount namespace %s' % (label, path), lambda: remove_namespace(name)))
         else:
-            if not exists:
-                plan.append(Change('%s: create mount namespace %s (%s propagation)' % (label, path, params['propagation']),
-                                   lambda: create_namespace(name, params['propagation']), lambda: remove_namespace(name)))
+            rootfs = os.path.realpath(params['rootfs']) if params.get('rootfs') else None
+            recreate = False
+            if exists:
+                root_entry = top_mounts(entries).get('/')
+                if rootfs:
+                    want_root = host_source(host_entries, rootfs)
+                    recreate = root_entry is None or (root_entry['dev'], root_entry['root']) != want_root
+                else:
+                    recreate = pivoted(entries, host_entries)
+                if recreate:
+                    busy = services_in(inode)
+                    if busy:
+                        raise bad_option('rootfs', params.get('rootfs'), 'the root of node %s changes, but service %s still '
+                                         'runs in its mount namespace' % (name, ', '.join(busy)))
+                    plan.append(Change('%s: remove mount namespace %s, whose root changes' % (label, path),
+                                       lambda: remove_namespace(name)))
+                    entries = []
+            if not exists or recreate:
+                plan.append(Change('%s: create mount namespace %s (%s propagation%s)'
+                                   % (label, path, params['propagation'], ', root %s' % rootfs if rootfs else ''),
+                                   lambda: create_namespace(name, params['propagation'], rootfs), lambda: remove_namespace(name)))
+                exists_for_plan = False
             else:
+                exists_for_plan = True
+            if exists_for_plan:
                 have = propagation_of(entries)
                 want = params['propagation']
                 host_prop = propagation_of(host_entries)
@@ -542,9 +639,14 @@ def converge(params, check_mode):
                 if not satisfied:
                     plan.append(Change('%s: set %s propagation (was %s)' % (label, want, have),
                                        lambda: in_namespace(path, _set_propagation, want)))
-            visible = top_mounts(entries) if exists else top_mounts(host_entries)
-            host_top = top_mounts(host_entries)
+            if rootfs:
+                visible = top_mounts(entries) if exists_for_plan else {}
+                host_top = {}
+            else:
+                visible = top_mounts(entries) if exists_for_plan else top_mounts(host_entries)
+                host_top = top_mounts(host_entries)
             for decl in decls:
+                decl['pivoted'] = bool(rootfs)
                 entry = visible.get(decl['dst'])
                 own = entry is not None and (host_top.get(decl['dst']) is None or key_of(host_top[decl['dst']]) != key_of(entry))
                 if decl['state'] == 'absent':
@@ -574,7 +676,7 @@ def converge(params, check_mode):
                                        lambda d=decl: in_namespace(path, _umount, d['dst'])))
                 predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
                 predicted['mounts'].append(predict_entry(decl, host_entries))
-            if params['purge'] and exists:
+            if params['purge'] and exists_for_plan:
                 declared = set(d['dst'] for d in decls if d['state'] == 'mounted')
                 extra = [e for e in own_mounts(entries, host_entries) if e['dst'] not in declared
                          and not any(e['dst'].startswith(d.rstrip('/') + '/') for d in declared)]
@@ -590,7 +692,7 @@ def converge(params, check_mode):
             after = predicted if plan else before
             final = entries if exists else []
         else:
-            final = parse_mountinfo(in_namespace(path, _read_mountinfo)) if exists else []
+            final = parse_mountinfo(read_namespace_mountinfo(path)) if exists else []
             after = {'present': exists, 'propagation': propagation_of(final) if exists else None,
                      'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]}
     return {

@@ -103,9 +103,23 @@ options:
         type: bool
         default: true
   purge:
-    description: Unmount what is mounted in the namespace beyond the host's view and not declared.
+    description:
+      - Unmount what is mounted in the namespace beyond the host's view and not declared (with O(rootfs), every
+        mount but the root that is not declared).
     type: bool
     default: false
+  rootfs:
+    description:
+      - A folder holding a root file system that becomes the namespace's root (C(pivot_root)), with the host's root
+        detached, so nothing of the host is visible inside but what O(mounts) binds in.
+      - Bind sources of O(mounts) stay host paths (they are cloned into the namespace with C(open_tree), Linux 5.2);
+        overlay folders are paths inside the new root.
+      - A namespace whose root differs from the declared one is replaced, which is refused while a service runs in it.
+    type: path
+  pivot:
+    description: Enter O(rootfs) with C(pivot_root) and detach the old root; the only supported way, so it must be V(true).
+    type: bool
+    default: true
 seealso:
   - module: nsforge.linux.nsproc
   - name: mount_namespaces(7)
@@ -138,6 +152,14 @@ EXAMPLES = r'''
     node: red
     namespaces: {mnt: red}
     command: [sleep, infinity]
+
+- name: A node whose root is a minimal root file system, with the host's /usr bound in read-only
+  nsforge.linux.nsmount:
+    namespace: jail
+    rootfs: /srv/rootfs/jail
+    mounts:
+      - {dst: /usr, src: /usr, ro: true}
+      - {dst: /proc, type: proc}
 
 - name: Remove the view
   nsforge.linux.nsmount:
