@@ -13,13 +13,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import glob
 import json
 import os
 import re
 
 from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
+from ansible_collections.nsforge.linux.plugins.module_utils.services import services_in
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
 TMPFS_SOURCE = 'nsforge'
@@ -461,20 +461,6 @@ def remove_namespace(name):
                 raise
 
 
-def services_in(inode):
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
-    names = []
-    for path in sorted(glob.glob(os.path.join(services.SERVICE_DIR, '*.json'))):
-        try:
-            with open(path) as handle:
-                record = json.load(handle)
-        except (IOError, OSError, ValueError):
-            continue
-        if record.get('namespaces', {}).get('mnt') == inode and services.alive(record):
-            names.append(record['name'])
-    return names
-
-
 # ---------------------------------------------------------------------------
 # comparing
 
@@ -601,7 +587,7 @@ def converge(params, check_mode):
         label = 'node %s' % name
         if state == 'absent':
             if exists:
-                busy = services_in(inode)
+                busy = services_in('mnt', inode)
                 if busy:
                     raise bad_option('state', 'absent', 'service %s still runs in the mount namespace of node %s'
                                      % (', '.join(busy), name))
@@ -617,7 +603,7 @@ def converge(params, check_mode):
                 else:
                     recreate = pivoted(entries, host_entries)
                 if recreate:
-                    busy = services_in(inode)
+                    busy = services_in('mnt', inode)
                     if busy:
                         raise bad_option('rootfs', params.get('rootfs'), 'the root of node %s changes, but service %s still '
                                          'runs in its mount namespace' % (name, ', '.join(busy)))

@@ -20,6 +20,7 @@ __metaclass__ = type
 import contextlib
 import errno
 import fcntl
+import glob
 import grp
 import hashlib
 import json
@@ -32,6 +33,7 @@ import tempfile
 import time
 
 from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.idmap import check_map
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
@@ -44,8 +46,6 @@ KIND_NAMES = ('pid', 'net', 'uts', 'ipc', 'mnt', 'user', 'cgroup', 'time')
 JOIN_ORDER = ('user', 'cgroup', 'ipc', 'uts', 'net', 'time', 'pid', 'mnt')
 DEFAULTS = {'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new', 'net': 'host', 'user': 'host', 'cgroup': 'host', 'time': 'host'}
 SIGNALS = ('TERM', 'INT', 'QUIT', 'HUP', 'USR1', 'USR2', 'KILL')
-MAX_MAP_LINES = 340
-ID_MAX = 4294967294
 SECRET = '********'
 
 MAP_SPEC = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
@@ -204,6 +204,20 @@ def ns_inodes(pid):
     return out
 
 
+def services_in(kind, inode):
+    """Names of running services whose namespace of this kind is the one with this inode."""
+    names = []
+    for path in sorted(glob.glob(os.path.join(SERVICE_DIR, '*.json'))):
+        try:
+            with open(path) as handle:
+                record = json.load(handle)
+        except (IOError, OSError, ValueError):
+            continue
+        if record.get('namespaces', {}).get(kind) == inode and alive(record):
+            names.append(record['name'])
+    return names
+
+
 # ---------------------------------------------------------------------------
 # validation: parameters -> a normalized configuration
 
@@ -218,28 +232,6 @@ def find_program(program, env):
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return os.path.abspath(candidate)
     return None
-
-
-def check_map(lines, option, allow_host_root):
-    if len(lines) > MAX_MAP_LINES:
-        raise bad_option(option, len(lines), 'the kernel takes at most %d map lines' % MAX_MAP_LINES)
-    out = []
-    for i, line in enumerate(lines):
-        lopt = '%s[%d]' % (option, i)
-        for key in ('inside', 'outside'):
-            if not 0 <= line[key] <= ID_MAX:
-                raise bad_option('%s.%s' % (lopt, key), line[key], 'must be between 0 and %d' % ID_MAX)
-        if not 1 <= line['count'] <= ID_MAX + 1 - max(line['inside'], line['outside']):
-            raise bad_option(lopt + '.count', line['count'], 'the range must be at least 1 ID and end below 2^32-1')
-        if line['outside'] == 0 and not allow_host_root:
-            raise bad_option(lopt + '.outside', 0, 'mapping host root needs allow_host_root: true')
-        out.append((line['inside'], line['outside'], line['count']))
-    for key, label in ((0, 'inside'), (1, 'outside')):
-        spans = sorted((l[key], l[key] + l[2]) for l in out)
-        for (a_start, a_end), (b_start, _b_end) in zip(spans, spans[1:]):
-            if b_start < a_end:
-                raise bad_option(option, lines, 'the %s ranges overlap (%d-%d and %d)' % (label, a_start, a_end - 1, b_start))
-    return out
 
 
 def subordinate_range(path, user):

@@ -10,13 +10,12 @@ __metaclass__ = type
 
 import contextlib
 import fcntl
-import glob
-import json
 import os
 import pwd
 
 from ansible_collections.nsforge.linux.plugins.module_utils import idmap, kernel, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
+from ansible_collections.nsforge.linux.plugins.module_utils.services import services_in
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
 SUBUID = '/etc/subuid'
@@ -56,21 +55,6 @@ def map_dicts(lines):
 
 def range_dicts(ranges):
     return [{'start': s, 'count': c} for s, c in ranges]
-
-
-def services_in(inode):
-    """Names of running services whose user namespace is the one with this inode."""
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
-    names = []
-    for path in sorted(glob.glob(os.path.join(services.SERVICE_DIR, '*.json'))):
-        try:
-            with open(path) as handle:
-                record = json.load(handle)
-        except (IOError, OSError, ValueError):
-            continue
-        if record.get('namespaces', {}).get('user') == inode and services.alive(record):
-            names.append(record['name'])
-    return names
 
 
 @contextlib.contextmanager
@@ -145,7 +129,7 @@ def _converge(params, check_mode):
                     raise NsforgeError('namespace: the user namespace of node %s has uid_map %s and gid_map %s, declared %s and %s; '
                                        'the kernel writes a map once, so set recreate: true to replace the namespace'
                                        % (name, fmt(cur_uid), fmt(cur_gid), fmt(uid_map), fmt(gid_map)), option='namespace')
-                busy = services_in(inode)
+                busy = services_in('user', inode)
                 if busy:
                     raise bad_option('recreate', True, 'service %s still runs in the user namespace of node %s'
                                      % (', '.join(busy), name))
@@ -155,7 +139,7 @@ def _converge(params, check_mode):
         else:
             after = {'present': False, 'uid_map': [], 'gid_map': []}
             if exists:
-                busy = services_in(inode)
+                busy = services_in('user', inode)
                 if busy:
                     raise bad_option('state', 'absent', 'service %s still runs in the user namespace of node %s'
                                      % (', '.join(busy), name))
