@@ -31,6 +31,9 @@ MAX_MAP_LINES = 340         # the kernel's limit of lines in uid_map / gid_map
 SUB_ID_MIN = 100000         # /etc/login.defs SUB_UID_MIN / SUB_GID_MIN default
 SUB_ID_MAX = 600100000      # /etc/login.defs SUB_UID_MAX / SUB_GID_MAX default
 ROOT_MAP_COUNT = 65536      # IDs mapped by root_map_for() at most
+# Ansible option spec of one ID map line; nsproc and uidmap take lists of them.
+MAP_OPTIONS = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
+                   count=dict(type='int', required=True))
 
 _NUMBER = re.compile(r'\A[0-9]+\Z')
 

@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
@@ -269,6 +270,84 @@ def owner_userns_inode(path):
         os.close(fd)
 
 
+def in_child(func, *args):
+    """Run func(*args) in a forked child and return its result, which must be JSON-serializable.
+
+    For work that must not change this process: joining a user or mount
+    namespace cannot be undone, and setns into a mount namespace moves the
+    root and working folder. An exception in the child becomes NsforgeError.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_fd)
+            try:
+                result = {'ok': func(*args)}
+            except BaseException as exc:  # pylint: disable=broad-except
+                result = {'error': str(exc)}
+                code = 1
+            os.write(write_fd, json.dumps(result).encode('utf-8'))
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    try:
+        while True:
+            data = os.read(read_fd, 65536)
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    try:
+        result = json.loads(b''.join(chunks).decode('utf-8'))
+    except ValueError:
+        raise NsforgeError('a helper process ended without a result')
+    if 'error' in result:
+        raise NsforgeError(result['error'])
+    return result['ok']
+
+
+@contextlib.contextmanager
+def held_child(prepare, failure):
+    """A forked child that runs prepare() (say, unshare) and then waits; yields its PID.
+
+    This process can meanwhile write the child's ID maps or bind its namespace
+    handles. The child ends when the block does. failure prefixes the message
+    when prepare() fails.
+    """
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            os.close(done_w)
+            prepare()
+            os.write(ready_w, b'1')
+            os.read(done_r, 1)
+            code = 0
+        except BaseException as exc:  # pylint: disable=broad-except
+            os.write(ready_w, ('0' + str(exc)).encode('utf-8', 'replace'))
+        finally:
+            os._exit(code)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        answer = os.read(ready_r, 4096)
+        if answer != b'1':
+            raise NsforgeError('%s: %s' % (failure, answer[1:].decode('utf-8', 'replace') or 'the helper process ended'))
+        yield pid
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(pid, 0)
+
+
 def create_pinned_userns(path, uid_map, gid_map):
     """Create a user namespace with these ID maps and pin it at path.
 
@@ -276,63 +355,31 @@ def create_pinned_userns(path, uid_map, gid_map):
     this process (root in the parent namespace) writes the maps, pins the
     namespace with a bind mount of the child's handle, and ends the child.
     """
-    ready_r, ready_w = os.pipe()
-    done_r, done_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(ready_r)
-            os.close(done_w)
-            unshare(CLONE_NEWUSER)
-            os.write(ready_w, b'1')
-            os.read(done_r, 1)
-        finally:
-            os._exit(0)
-    os.close(ready_w)
-    os.close(done_r)
-    try:
-        if os.read(ready_r, 1) != b'1':
-            raise NsforgeError('could not create a user namespace (is user namespace creation allowed on this host?)')
+    with held_child(lambda: unshare(CLONE_NEWUSER),
+                    'could not create a user namespace (is user namespace creation allowed on this host?)') as pid:
         for name, lines in (('uid_map', uid_map), ('gid_map', gid_map)):
             with open('/proc/%d/%s' % (pid, name), 'w') as handle:
                 handle.write(''.join('%d %d %d\n' % tuple(line) for line in lines))
         mount('/proc/%d/ns/user' % pid, path, None, MS_BIND)
-    finally:
-        os.close(ready_r)
-        os.close(done_w)
-        os.waitpid(pid, 0)
+
+
+def _userns_maps(path):
+    fd = os.open(path, os.O_RDONLY)
+    setns(fd, 'user')
+    os.close(fd)
+    texts = []
+    for name in ('uid_map', 'gid_map'):
+        with open('/proc/self/%s' % name) as handle:
+            texts.append(handle.read())
+    return texts
 
 
 def read_userns_maps(path):
     """The (uid_map, gid_map) of the user namespace pinned at path, read by a child that joins it."""
-    out_r, out_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(out_r)
-            fd = os.open(path, os.O_RDONLY)
-            setns(fd, 'user')
-            data = []
-            for name in ('uid_map', 'gid_map'):
-                with open('/proc/self/%s' % name) as handle:
-                    data.append(handle.read())
-            os.write(out_w, '\0'.join(data).encode('ascii'))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(out_w)
-    chunks = []
-    while True:
-        data = os.read(out_r, 65536)
-        if not data:
-            break
-        chunks.append(data)
-    os.close(out_r)
-    _pid, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise NsforgeError('cannot read the ID maps of the user namespace %s' % path)
-    uid_text, gid_text = b''.join(chunks).decode('ascii').split('\0')
+    try:
+        uid_text, gid_text = in_child(_userns_maps, path)
+    except NsforgeError as exc:
+        raise NsforgeError('cannot read the ID maps of the user namespace %s: %s' % (path, exc.msg))
 
     def parse(text):
         return [tuple(int(v) for v in line.split()) for line in text.splitlines() if line.strip()]

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import json
 import os
 import re
 
@@ -194,37 +193,29 @@ def validate(params):
 # work inside the namespace
 
 
+def _join(path):
+    fd = os.open(path, os.O_RDONLY)
+    kernel.setns(fd, 'mnt')
+    os.close(fd)
+    os.chdir('/')
+
+
 def read_namespace_mountinfo(path):
     """The mountinfo of the namespace at path, read by this process from a child that joined it.
 
     The child's own /proc may not exist inside (a pivoted root without proc), the module's does.
     """
-    ready_r, ready_w = os.pipe()
-    done_r, done_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(ready_r)
-            os.close(done_w)
-            fd = os.open(path, os.O_RDONLY)
-            kernel.setns(fd, 'mnt')
-            os.write(ready_w, b'1')
-            os.read(done_r, 1)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(ready_w)
-    os.close(done_r)
-    try:
-        if os.read(ready_r, 1) != b'1':
-            raise NsforgeError('cannot enter the mount namespace %s' % path)
+    with kernel.held_child(lambda: _join(path), 'cannot enter the mount namespace %s' % path) as pid:
         with open('/proc/%d/mountinfo' % pid) as handle:
             return handle.read()
-    finally:
-        os.close(ready_r)
-        os.close(done_w)
-        os.waitpid(pid, 0)
+
+
+def _joined(path, func, args):
+    if args and isinstance(args[0], dict) and args[0].get('pivoted') and args[0].get('type') == 'bind' and func is _mount:
+        # cloned before joining: the source may not be visible from a pivoted root
+        args = (dict(args[0], tree=kernel.open_tree_clone(args[0]['src'], args[0]['recursive'])),) + tuple(args[1:])
+    _join(path)
+    return func(*args)
 
 
 def in_namespace(path, func, *args):
@@ -233,43 +224,7 @@ def in_namespace(path, func, *args):
     A bind mount's source is cloned (open_tree) before the child joins, so that a
     namespace whose root was pivoted away from the host still receives it.
     """
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(read_fd)
-            try:
-                if args and isinstance(args[0], dict) and args[0].get('pivoted') and args[0].get('type') == 'bind' \
-                        and func is _mount:
-                    args = (dict(args[0], tree=kernel.open_tree_clone(args[0]['src'], args[0]['recursive'])),) + args[1:]
-                fd = os.open(path, os.O_RDONLY)
-                kernel.setns(fd, 'mnt')
-                os.close(fd)
-                os.chdir('/')
-                result = {'ok': func(*args)}
-            except BaseException as exc:  # pylint: disable=broad-except
-                result = {'error': str(exc)}
-                code = 1
-            os.write(write_fd, json.dumps(result).encode('utf-8'))
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    chunks = []
-    while True:
-        data = os.read(read_fd, 65536)
-        if not data:
-            break
-        chunks.append(data)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    try:
-        result = json.loads(b''.join(chunks).decode('utf-8'))
-    except ValueError:
-        raise NsforgeError('the helper inside the mount namespace %s ended without a result' % path)
-    if 'error' in result:
-        raise NsforgeError(result['error'])
-    return result['ok']
+    return kernel.in_child(_joined, path, func, args)
 
 
 def _read_mountinfo():
@@ -373,40 +328,14 @@ def _pivot(rootfs):
     os.chdir('/')
 
 
-def _new_namespace_child(propagation, rootfs=None):
-    """Fork a child that unshares a mount namespace and waits; return (pid, release fd)."""
-    ready_r, ready_w = os.pipe()
-    done_r, done_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(ready_r)
-            os.close(done_w)
-            kernel.unshare(kernel.CLONE_NEWNS)
-            _set_propagation('private' if rootfs else propagation)
-            if rootfs:
-                _pivot(rootfs)
-                if propagation != 'private':
-                    _set_propagation(propagation)
-            os.write(ready_w, b'1')
-            os.read(done_r, 1)
-            code = 0
-        except BaseException as exc:  # pylint: disable=broad-except
-            os.write(ready_w, ('0' + str(exc)).encode('utf-8'))
-        finally:
-            os._exit(code)
-    os.close(ready_w)
-    os.close(done_r)
-    try:
-        answer = os.read(ready_r, 4096)
-    finally:
-        os.close(ready_r)
-    if answer != b'1':
-        os.close(done_w)
-        os.waitpid(pid, 0)
-        raise NsforgeError('could not create the mount namespace: %s' % answer[1:].decode('utf-8', 'replace'))
-    return pid, done_w
+def _prepare_namespace(propagation, rootfs):
+    """In a child: a new mount namespace with this propagation, entered into rootfs when given."""
+    kernel.unshare(kernel.CLONE_NEWNS)
+    _set_propagation('private' if rootfs else propagation)
+    if rootfs:
+        _pivot(rootfs)
+        if propagation != 'private':
+            _set_propagation(propagation)
 
 
 PIN_ATTEMPTS = 200
@@ -427,16 +356,14 @@ def create_namespace(name, propagation, rootfs=None):
     os.close(fd)
     try:
         for _attempt in range(PIN_ATTEMPTS):
-            pid, release = _new_namespace_child(propagation, rootfs)
-            try:
-                kernel.mount('/proc/%d/ns/mnt' % pid, path, None, kernel.MS_BIND)
-                return
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:
-                    raise
-            finally:
-                os.close(release)
-                os.waitpid(pid, 0)
+            with kernel.held_child(lambda: _prepare_namespace(propagation, rootfs),
+                                   'could not create the mount namespace') as pid:
+                try:
+                    kernel.mount('/proc/%d/ns/mnt' % pid, path, None, kernel.MS_BIND)
+                    return
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
         raise NsforgeError('the kernel refused to pin a new mount namespace at %s %d times' % (path, PIN_ATTEMPTS))
     except Exception:
         try:

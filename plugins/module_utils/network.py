@@ -22,7 +22,7 @@ import re
 import tempfile
 
 from ansible_collections.nsforge.linux.plugins.module_utils import nodes
-from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
+from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, ordered
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
 LINK_TYPES = ['veth', 'bridge', 'dummy', 'vlan', 'macvlan', 'vxlan']
@@ -332,12 +332,8 @@ def normalize_node(entry, prefix):
             target = names.get(link['master'])
             if target is not None and target['type'] != 'bridge':
                 raise bad_option(lopt + '.master', link['master'], 'the master is a %s, not a bridge' % target['type'])
-        if link['type'] in PARENT_TYPES and link['link'] is not None:
-            if link['link'] == link['name']:
-                raise bad_option(lopt + '.link', link['link'], 'an interface cannot be its own parent')
-            target = names.get(link['link'])
-            if target is not None and target['type'] in PARENT_TYPES and link['type'] != 'vxlan':
-                pass
+        if link['type'] in PARENT_TYPES and link['link'] == link['name']:
+            raise bad_option(lopt + '.link', link['link'], 'an interface cannot be its own parent')
     for i, route in enumerate(entry.get('routes') or []):
         decl['routes'].append(norm_route(route, opt(prefix, 'routes[%d]' % i)))
     keys = {}
@@ -741,9 +737,6 @@ class Planner:
         act = self.actual.get(netns)
         return act['exists'] if act is not None else nodes.netns_exists(netns)
 
-    def ordered(self):
-        return [c for _i, c in sorted(enumerate(self.changes), key=lambda pair: (pair[1].phase, pair[0]))]
-
     # -- the plan
     def plan(self):
         for decl in self.decls:
@@ -752,7 +745,7 @@ class Planner:
         for decl in self.decls:
             if decl['state'] == 'present':
                 self.plan_present(decl)
-        return self.ordered()
+        return ordered(self.changes)
 
     def plan_absent(self, decl):
         name = decl['name']

@@ -131,23 +131,11 @@ def userns_exists(name):
 
 
 def create_userns(name, uid_map, gid_map):
-    path = user_path(name)
-    _make_handle_file(path)
-    try:
-        kernel.create_pinned_userns(path, uid_map, gid_map)
-    except Exception:
-        _unlink_quiet(path)
-        raise
-    return path
+    return _pin(user_path(name), lambda path: kernel.create_pinned_userns(path, uid_map, gid_map))
 
 
 def remove_userns(name):
-    kernel.remove_pinned(user_path(name))
-    try:
-        os.rmdir(node_dir(name))
-    except OSError as exc:
-        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY):
-            raise
+    _unpin(name, user_path(name))
 
 
 def uts_exists(name):
@@ -180,39 +168,41 @@ def _make_handle_file(path):
 
 def create_netns(name):
     """Create and pin the node's network namespace; lo stays as the kernel makes it."""
-    path = netns_path(name)
     kernel.ensure_shared_mountpoint(NETNS_DIR)
-    _make_handle_file(path)
-    try:
-        kernel.create_pinned('net', path)
-    except Exception:
-        _unlink_quiet(path)
-        raise
-    return path
+    return _pin(netns_path(name), lambda path: kernel.create_pinned('net', path))
 
 
 def remove_netns(name):
     kernel.remove_pinned(netns_path(name))
 
 
-def create_uts(name, hostname):
-    path = uts_path(name)
+def _pin(path, pinner):
+    """Pin a new namespace at path with pinner(path); no handle file is left when it fails."""
     _make_handle_file(path)
     try:
-        kernel.create_pinned('uts', path, setup=lambda: kernel.sethostname(hostname))
+        pinner(path)
     except Exception:
         _unlink_quiet(path)
         raise
     return path
 
 
-def remove_uts(name):
-    kernel.remove_pinned(uts_path(name))
+def _unpin(name, path):
+    """Unpin a handle of a node, and remove the node's folder when it is left empty."""
+    kernel.remove_pinned(path)
     try:
         os.rmdir(node_dir(name))
     except OSError as exc:
         if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY):
             raise
+
+
+def create_uts(name, hostname):
+    return _pin(uts_path(name), lambda path: kernel.create_pinned('uts', path, setup=lambda: kernel.sethostname(hostname)))
+
+
+def remove_uts(name):
+    _unpin(name, uts_path(name))
 
 
 def read_hostname(name):

@@ -33,7 +33,7 @@ import tempfile
 import time
 
 from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, nodes
-from ansible_collections.nsforge.linux.plugins.module_utils.idmap import check_map
+from ansible_collections.nsforge.linux.plugins.module_utils.idmap import MAP_OPTIONS, check_map
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
@@ -47,9 +47,6 @@ JOIN_ORDER = ('user', 'cgroup', 'ipc', 'uts', 'net', 'time', 'pid', 'mnt')
 DEFAULTS = {'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new', 'net': 'host', 'user': 'host', 'cgroup': 'host', 'time': 'host'}
 SIGNALS = ('TERM', 'INT', 'QUIT', 'HUP', 'USR1', 'USR2', 'KILL')
 SECRET = '********'
-
-MAP_SPEC = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
-                count=dict(type='int', required=True))
 
 
 def argument_spec():
@@ -76,8 +73,8 @@ def argument_spec():
                 options=dict(type='str'),
                 mkdir=dict(type='bool', default=True),
             )),
-            uid_map=dict(type='list', elements='dict', options=MAP_SPEC),
-            gid_map=dict(type='list', elements='dict', options=MAP_SPEC),
+            uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+            gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
             map_root_user=dict(type='bool', default=False),
             allow_host_root=dict(type='bool', default=False),
             init=dict(type='bool'),
@@ -269,6 +266,15 @@ def resolve_ns(kind, value, option):
     return {'mode': 'join', 'path': path, 'label': value}
 
 
+def stop_signal(value):
+    """A stop signal's name without SIG, validated."""
+    sig = (value or 'TERM').upper()
+    sig = sig[3:] if sig.startswith('SIG') else sig
+    if sig not in SIGNALS:
+        raise bad_option('stop_signal', value, 'expected one of %s' % ', '.join(SIGNALS))
+    return sig
+
+
 def validate(params):
     """Return the normalized configuration (a dict) of a service declaration."""
     name = nodes.check_name(params['name'], 'name')
@@ -442,11 +448,7 @@ def validate(params):
                 raise bad_option(key, path, 'is a folder')
         cfg[key] = path
     cfg['limits'] = cgroups.parse_limits(params.get('limits'))
-    sig = params.get('stop_signal') or 'TERM'
-    sig = sig.upper()[3:] if sig.upper().startswith('SIG') else sig.upper()
-    if sig not in SIGNALS:
-        raise bad_option('stop_signal', params.get('stop_signal'), 'expected one of %s' % ', '.join(SIGNALS))
-    cfg['stop_signal'] = sig
+    cfg['stop_signal'] = stop_signal(params.get('stop_signal'))
     for key in ('stop_timeout', 'startup_check', 'timeout'):
         if params.get(key) is not None and params[key] < 0:
             raise bad_option(key, params[key], 'must not be negative')
@@ -889,13 +891,7 @@ def converge(module, params, check_mode):
     with locked(name):
         record = read_record(name)
         cfg = validate(params) if state in ('started', 'restarted') else None
-        if state in ('stopped', 'absent'):
-            sig = (params.get('stop_signal') or 'TERM').upper()
-            sig = sig[3:] if sig.startswith('SIG') else sig
-            if sig not in SIGNALS:
-                raise bad_option('stop_signal', params.get('stop_signal'), 'expected one of %s' % ', '.join(SIGNALS))
-        else:
-            sig = cfg['stop_signal']
+        sig = cfg['stop_signal'] if cfg else stop_signal(params.get('stop_signal'))
         timeout = params.get('stop_timeout') or 0
         running = alive(record)
         before = {'status': status_of(record), 'config_hash': record.get('config_hash') if record else None,

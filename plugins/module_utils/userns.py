@@ -22,8 +22,6 @@ SUBUID = '/etc/subuid'
 SUBGID = '/etc/subgid'
 
 _RANGE = dict(start=dict(type='int'), count=dict(type='int', required=True))
-_MAP = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
-            count=dict(type='int', required=True))
 
 
 def argument_spec():
@@ -35,8 +33,8 @@ def argument_spec():
             exclusive=dict(type='bool', default=False),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             namespace=dict(type='str'),
-            uid_map=dict(type='list', elements='dict', options=_MAP),
-            gid_map=dict(type='list', elements='dict', options=_MAP),
+            uid_map=dict(type='list', elements='dict', options=idmap.MAP_OPTIONS),
+            gid_map=dict(type='list', elements='dict', options=idmap.MAP_OPTIONS),
             map_root_user=dict(type='bool', default=False),
             map_user=dict(type='str'),
             allow_host_root=dict(type='bool', default=False),
