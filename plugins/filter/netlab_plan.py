@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: netlab_plan
+short_description: Turn a lab topology into the declarations of the nsforge.linux modules
+version_added: 0.1.0
+author:
+  - nsforge developers (@nsforge)
+description:
+  - Validates a lab topology (as the C(nsforge.linux.netlab) role takes it) beyond its shape, allocates addresses
+    from its pools, and returns the bulk C(nsforge.linux.netns) declaration, the services, mounts and user maps,
+    the nftables ruleset, a Graphviz picture and the record of the lab.
+  - Fails with a message that names the node, link or setting at fault (an unknown endpoint node, an interface used
+    twice, a pool too small) before anything is changed.
+  - Addresses from a pool are sticky to the record of the previous run, so an edit changes only what it touches.
+options:
+  _input:
+    description: The topology.
+    type: dict
+    required: true
+  previous:
+    description: The record of the previous run (C(record) of the previous result), or nothing for a new lab.
+    type: dict
+'''
+
+EXAMPLES = r'''
+- name: Plan a lab
+  ansible.builtin.set_fact:
+    lab_plan: "{{ topology | nsforge.linux.netlab_plan(previous_record | default({})) }}"
+'''
+
+RETURN = r'''
+_value:
+  description:
+    - C(namespaces) (the bulk netns list, with removed nodes as C(state=absent)), C(services), C(mounts), C(users),
+      C(removed) (nodes, services, mounts and users to remove), C(nat) (ruleset, table, ports, host interface) or
+      null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
+      changes things), C(dot) and C(summary).
+  type: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
+
+
+def netlab_plan(topology, previous=None):
+    try:
+        return plan(topology, previous or None)
+    except TopologyError as exc:
+        raise AnsibleFilterError('netlab topology: %s' % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'netlab_plan': netlab_plan}

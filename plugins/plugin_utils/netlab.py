@@ -1,0 +1,739 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to nsforge.linux (controller side): a lab topology turned into the declarations of the modules.
+
+plan(topology, previous) is a pure function. It validates what meta/argument_specs.yml cannot (an unknown endpoint
+node, an interface used twice, a pool too small), allocates addresses from the topology's pools, and returns the
+bulk netns declaration, the services, mounts, user maps, the nftables ruleset, a Graphviz picture, and the record
+of what the lab consists of, which the netlab role keeps in /run/nsforge/labs/<name>.json so that the next run
+removes what left the topology.
+
+Addresses from a pool are sticky: a link, bridge or bridge member keeps the subnet or address that the previous
+record gave it while it stays in the topology and the pool; new ones get the lowest free ones in the order they are
+declared. So the same topology always yields the same addresses, and an edit changes only what it touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+
+from ansible_collections.nsforge.linux.plugins.module_utils import nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.network import check_ifname, norm_cidr
+
+RECORD_VERSION = 1
+BRIDGE_IFNAME = 'br0'
+NAT_IFNAME = 'nat0'
+_LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$')
+_SERVICE_KEYS = frozenset((
+    'name', 'state', 'type', 'command', 'env', 'cwd', 'user', 'group', 'umask', 'node', 'namespaces', 'hostname',
+    'mount_proc', 'mounts', 'uid_map', 'gid_map', 'map_root_user', 'allow_host_root', 'init', 'stop_signal',
+    'stop_timeout', 'startup_check', 'timeout', 'stdout', 'stderr', 'limits', 'restart_on_change'))
+_USER_KEYS = frozenset(('map_user', 'map_root_user', 'uid_map', 'gid_map', 'allow_host_root', 'recreate'))
+_NODE_KEYS = frozenset(('hostname', 'sysctl', 'nameservers', 'search', 'hosts', 'routes', 'services', 'mounts',
+                        'user', 'network_mode', 'links'))
+
+
+class TopologyError(NsforgeError):
+    """The topology is wrong; the message names the node, link or setting at fault."""
+
+
+def _fail(where, why):
+    raise TopologyError('%s: %s' % (where, why))
+
+
+def _check(func, where, *args):
+    """Run an engine validator, re-raising its error with the topology's location in front."""
+    try:
+        return func(*args)
+    except NsforgeError as exc:
+        _fail(where, str(exc))
+
+
+def _short(text, limit=15):
+    """An interface name from text: the text when it fits, else a stable hash."""
+    if len(text.encode('utf-8')) <= limit:
+        return text
+    return 'p' + hashlib.sha1(text.encode('utf-8')).hexdigest()[:limit - 1]
+
+
+# ---------------------------------------------------------------------------
+# parsing
+
+
+def _endpoint(raw, where, node_names, bridge_names):
+    """One end of a link: {'node', 'ifname', 'bridge' (bool), 'addresses', 'mac'}."""
+    extra = {}
+    if isinstance(raw, dict):
+        unknown = sorted(set(raw) - {'node', 'interface', 'addresses', 'mac'})
+        if unknown:
+            _fail(where, 'unknown key(s) %s; an endpoint has node, interface, addresses and mac' % ', '.join(unknown))
+        node, ifname = raw.get('node'), raw.get('interface')
+        extra = raw
+    elif isinstance(raw, str):
+        node, sep, ifname = raw.partition(':')
+        if not sep:
+            ifname = None
+    else:
+        _fail(where, 'an endpoint is "node:interface", a bridge name, or a dict with node and interface')
+    if not node:
+        _fail(where, 'endpoint %r names no node' % (raw,))
+    if node in bridge_names:
+        bridge = True
+    elif node in node_names:
+        bridge = False
+        if not ifname:
+            _fail(where, 'endpoint %r of node %s names no interface ("%s:eth1")' % (raw, node, node))
+    else:
+        _fail(where, 'unknown node %r (neither in nodes nor in bridges)' % node)
+    if ifname:
+        _check(check_ifname, where, ifname, where)
+    addresses = extra.get('addresses')
+    if addresses is not None:
+        if not isinstance(addresses, list):
+            _fail(where, 'addresses of endpoint %s must be a list' % node)
+        addresses = [_check(norm_cidr, where, a, '%s addresses' % node) for a in addresses]
+        if bridge:
+            _fail(where, 'bridge %s takes no addresses on its ports' % node)
+    return {'node': node, 'ifname': ifname, 'bridge': bridge, 'addresses': addresses, 'mac': extra.get('mac')}
+
+
+def _link_label(eps):
+    return ' -- '.join('%s:%s' % (e['node'], e['ifname']) if e['ifname'] else e['node'] for e in eps)
+
+
+def _parse_links(topo, node_names, bridge_names):
+    links = []
+    used = {}
+    for idx, raw in enumerate(topo.get('links') or []):
+        where = 'links[%d]' % idx
+        opts = {}
+        if isinstance(raw, dict):
+            unknown = sorted(set(raw) - {'endpoints', 'mtu', 'subnet', 'subnet6', 'addresses'})
+            if unknown:
+                _fail(where, 'unknown key(s) %s' % ', '.join(unknown))
+            opts = raw
+            raw_eps = raw.get('endpoints')
+        else:
+            raw_eps = raw
+        if not isinstance(raw_eps, list) or len(raw_eps) != 2:
+            _fail(where, 'a link has exactly two endpoints, such as ["r1:eth1", "r2:eth1"]; got %r' % (raw_eps,))
+        eps = [_endpoint(e, where, node_names, bridge_names) for e in raw_eps]
+        label = _link_label(eps)
+        where = '%s (%s)' % (where, label)
+        if eps[0]['bridge'] and eps[1]['bridge']:
+            _fail(where, 'a link joins a node to a node or to a bridge, not two bridges')
+        if eps[0]['bridge']:
+            eps.reverse()
+        by_node = opts.get('addresses') or {}
+        if not isinstance(by_node, dict):
+            _fail(where, 'addresses is a mapping from endpoint ("r1:eth1" or "r1") to a list of addresses')
+        for key, addrs in by_node.items():
+            match = [e for e in eps if not e['bridge'] and key in (e['node'], '%s:%s' % (e['node'], e['ifname']))]
+            if not match:
+                _fail(where, 'addresses names %r, which is not an endpoint of this link' % key)
+            if not isinstance(addrs, list):
+                _fail(where, 'addresses of %s must be a list' % key)
+            match[0]['addresses'] = [_check(norm_cidr, where, a, 'addresses of %s' % key) for a in addrs]
+        if eps[1]['bridge']:
+            port = eps[1]['ifname'] or _short('%s-%s' % (eps[0]['node'], eps[0]['ifname']))
+            eps[1]['ifname'] = port
+        for ep in eps:
+            key = (ep['node'], ep['ifname'])
+            if key in used:
+                _fail(where, 'interface %s of node %s is already used by %s' % (ep['ifname'], ep['node'], used[key]))
+            if ep['node'] in bridge_names and ep['ifname'] in (BRIDGE_IFNAME, NAT_IFNAME):
+                _fail(where, 'port name %s is reserved on bridge %s' % (ep['ifname'], ep['node']))
+            used[key] = where
+        if eps[0]['node'] == eps[1]['node'] and not eps[1]['bridge']:
+            _fail(where, 'a link joins two different nodes')
+        mtu = opts.get('mtu')
+        if mtu is not None and (not isinstance(mtu, int) or isinstance(mtu, bool) or not 68 <= mtu <= 65535):
+            _fail(where, 'mtu must be an integer from 68 to 65535, got %r' % (mtu,))
+        links.append({'where': where, 'label': label, 'eps': eps, 'mtu': mtu,
+                      'key': label, 'subnet': opts.get('subnet'), 'subnet6': opts.get('subnet6'),
+                      'bridge': eps[1]['node'] if eps[1]['bridge'] else None})
+    return links
+
+
+def _as_dict(value, where, keyname='name'):
+    """nodes/bridges as a mapping name -> settings; a list of dicts with a name works too."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        out = {}
+        for name, spec in value.items():
+            if spec is None:
+                spec = {}
+            if not isinstance(spec, dict):
+                _fail('%s.%s' % (where, name), 'expected a mapping of settings')
+            out[str(name)] = spec
+        return out
+    if isinstance(value, list):
+        out = {}
+        for idx, spec in enumerate(value):
+            if isinstance(spec, str):
+                spec = {keyname: spec}
+            if not isinstance(spec, dict) or not spec.get(keyname):
+                _fail('%s[%d]' % (where, idx), 'expected a mapping with %s' % keyname)
+            name = str(spec[keyname])
+            if name in out:
+                _fail('%s[%d]' % (where, idx), '%s %s is declared twice' % (where.rstrip('s'), name))
+            out[name] = dict((k, v) for k, v in spec.items() if k != keyname)
+        return out
+    _fail(where, 'expected a mapping from name to settings, or a list')
+
+
+# ---------------------------------------------------------------------------
+# address allocation
+
+
+class _Pool:
+    """Subnets of one family handed out from a pool, sticky to what the previous record gave."""
+
+    def __init__(self, cidr, where):
+        try:
+            self.net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as exc:
+            _fail(where, 'invalid pool %r: %s' % (cidr, exc))
+        self.where = where
+        self.used = []
+
+    def free(self, net):
+        return all(not net.overlaps(u) for u in self.used)
+
+    def take(self, net):
+        self.used.append(net)
+        return net
+
+    def allocate(self, prefix, who):
+        if prefix < self.net.prefixlen:
+            _fail(who, 'addressing pool %s is smaller than the /%d it needs' % (self.net, prefix))
+        step = 1 << (self.net.max_prefixlen - prefix)
+        start = int(self.net.network_address)
+        end = int(self.net.broadcast_address) + 1
+        blocked = sorted((int(u.network_address), int(u.broadcast_address) + 1) for u in self.used
+                         if u.overlaps(self.net))
+        cur = start
+        for lo, hi in blocked:
+            if cur + step <= lo:
+                break
+            if hi > cur:
+                cur = ((max(cur, hi) - start + step - 1) // step) * step + start
+        if cur + step > end:
+            _fail(who, 'addressing pool %s is too small: no free /%d left (%d subnets already taken)'
+                  % (self.net, prefix, len(self.used)))
+        net = ipaddress.ip_network((cur, prefix))
+        return self.take(net)
+
+
+def _subnet(value, where, family):
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        _fail(where, 'invalid subnet %r: %s' % (value, exc))
+    if net.version != family:
+        _fail(where, 'subnet %s is not IPv%d' % (value, family))
+    if net.num_addresses < 2:
+        _fail(where, 'subnet %s is too small' % value)
+    return net
+
+
+def _host(net, index):
+    """The index-th address of a subnet as address/prefix (a /31 or /127 starts at 0, others at 1)."""
+    first = 0 if net.num_addresses == 2 else 1
+    addr = net.network_address + first + index
+    return '%s/%d' % (addr, net.prefixlen)
+
+
+# ---------------------------------------------------------------------------
+# the plan
+
+
+def _prev_map(previous, key):
+    value = (previous or {}).get(key) or {}
+    return value if isinstance(value, dict) else {}
+
+
+def _int_opt(addressing, key, default, lo, hi):
+    value = addressing.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        _fail('addressing.%s' % key, 'expected an integer from %d to %d, got %r' % (lo, hi, value))
+    return value
+
+
+def plan(topology, previous=None):
+    """Validate a topology and turn it into the declarations of the modules; see the module docstring."""
+    if not isinstance(topology, dict):
+        _fail('topology', 'expected a mapping with name, nodes and links')
+    name = topology.get('name')
+    if not isinstance(name, str) or not _LAB_NAME_RE.match(name):
+        _fail('name', 'the lab name %r must be 1 to 32 ASCII letters, digits, "_" or "-", starting with a letter '
+                      'or digit (it names the nftables table and the record)' % (name,))
+    state = topology.get('state', 'present')
+    if state not in ('present', 'absent'):
+        _fail('state', "expected 'present' or 'absent', got %r" % (state,))
+    if previous and previous.get('name') not in (None, name):
+        _fail('name', 'the record of lab %s was given for lab %s' % (previous.get('name'), name))
+    node_specs = _as_dict(topology.get('nodes'), 'nodes')
+    bridge_specs = _as_dict(topology.get('bridges'), 'bridges')
+    for nname, spec in node_specs.items():
+        _check(nodes.check_name, 'nodes.%s' % nname, nname, 'nodes.%s' % nname)
+        unknown = sorted(set(spec) - _NODE_KEYS)
+        if unknown:
+            _fail('nodes.%s' % nname, 'unknown setting(s) %s' % ', '.join(unknown))
+    for bname, spec in bridge_specs.items():
+        _check(nodes.check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
+        if bname in node_specs:
+            _fail('bridges.%s' % bname, 'the name is also a node; a bridge is a node of its own')
+        unknown = sorted(set(spec) - {'subnet', 'subnet6', 'mtu'})
+        if unknown:
+            _fail('bridges.%s' % bname, 'unknown setting(s) %s' % ', '.join(unknown))
+
+    pod = {}
+    for nname, spec in node_specs.items():
+        mode = spec.get('network_mode')
+        if mode is None:
+            continue
+        where = 'nodes.%s.network_mode' % nname
+        if not isinstance(mode, str) or not mode.startswith('container:'):
+            _fail(where, 'expected "container:<node>" to share that node\'s network namespace, got %r' % (mode,))
+        target = mode.split(':', 1)[1]
+        if target not in node_specs:
+            _fail(where, 'unknown node %r' % target)
+        if node_specs[target].get('network_mode'):
+            _fail(where, 'node %s shares the network of another node itself; name that one' % target)
+        for key in ('sysctl', 'nameservers', 'search', 'hosts', 'routes', 'links', 'mounts', 'user'):
+            if spec.get(key):
+                _fail('nodes.%s' % nname, '%s cannot be set on a node that shares the network of %s '
+                                          '(its services join that node)' % (key, target))
+        pod[nname] = target
+    net_nodes = [n for n in node_specs if n not in pod]
+
+    links = _parse_links(topology, set(node_specs), set(bridge_specs))
+    for link in links:
+        for ep in link['eps']:
+            if ep['node'] in pod:
+                _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
+                      % (ep['node'], pod[ep['node']]))
+
+    # ---- addressing
+    addressing = topology.get('addressing') or {}
+    if not isinstance(addressing, dict):
+        _fail('addressing', 'expected a mapping with ipv4 and/or ipv6 pools')
+    pools = {}
+    for family, key in ((4, 'ipv4'), (6, 'ipv6')):
+        if addressing.get(key):
+            pools[family] = _Pool(addressing[key], 'addressing.%s' % key)
+            if pools[family].net.version != family:
+                _fail('addressing.%s' % key, 'pool %s is not IPv%d' % (addressing[key], family))
+    prefixes = {
+        ('link', 4): _int_opt(addressing, 'link_prefix', 30, 8, 31),
+        ('bridge', 4): _int_opt(addressing, 'bridge_prefix', 24, 8, 30),
+        ('link', 6): _int_opt(addressing, 'link_prefix6', 64, 16, 127),
+        ('bridge', 6): _int_opt(addressing, 'bridge_prefix6', 64, 16, 126),
+    }
+    prev_subnets = _prev_map(previous, 'subnets')
+    prev_hosts = _prev_map(previous, 'hosts')
+
+    # subnet owners: bridges first, then point-to-point links without explicit addresses
+    owners = []
+    for bname, spec in bridge_specs.items():
+        owners.append(('bridge', 'bridge:' + bname, 'bridges.%s' % bname, spec))
+    for link in links:
+        if link['bridge'] is None and not any(ep['addresses'] is not None for ep in link['eps']):
+            owners.append(('link', link['key'], link['where'], link))
+    subnets = dict((key, {}) for _kind, key, _w, _s in owners)
+    for family, skey in ((4, 'subnet'), (6, 'subnet6')):
+        pool = pools.get(family)
+        # explicit subnets first: they are taken whatever the pool says
+        for kind, key, where, spec in owners:
+            if spec.get(skey):
+                net = _subnet(spec[skey], '%s.%s' % (where, skey), family)
+                if pool is not None and not pool.free(net):
+                    _fail(where, '%s %s overlaps another subnet of the lab' % (skey, net))
+                if pool is not None:
+                    pool.take(net)
+                subnets[key][family] = net
+        if pool is None:
+            continue
+        # sticky ones from the previous record
+        for kind, key, where, spec in owners:
+            if family in subnets[key]:
+                continue
+            old = (prev_subnets.get(key) or {}).get(str(family))
+            if not old:
+                continue
+            try:
+                net = ipaddress.ip_network(old)
+            except ValueError:
+                continue
+            if net.prefixlen == prefixes[(kind, family)] and net.subnet_of(pool.net) and pool.free(net):
+                subnets[key][family] = pool.take(net)
+        for kind, key, where, spec in owners:
+            if family not in subnets[key]:
+                subnets[key][family] = pool.allocate(prefixes[(kind, family)], where)
+
+    # ---- host addresses
+    hosts = {}
+    node_addr = dict((n, []) for n in node_specs)
+
+    for link in links:
+        a, b = link['eps']
+        if link['bridge'] is None:
+            nets = subnets.get(link['key'], {})
+            for idx, ep in enumerate((a, b)):
+                if ep['addresses'] is None:
+                    ep['addresses'] = [_host(nets[f], idx) for f in (4, 6) if f in nets]
+    for bname, spec in bridge_specs.items():
+        nets = subnets['bridge:' + bname]
+        members = [link for link in links if link['bridge'] == bname]
+        for family, net in sorted(nets.items()):
+            taken = {_host(net, 0)}   # the first address is the bridge's gateway (the host with nat)
+            for link in members:
+                ep = link['eps'][0]
+                if ep['addresses'] is not None:
+                    taken.update(a for a in ep['addresses'])
+            wanted = []
+            for link in members:
+                ep = link['eps'][0]
+                if ep['addresses'] is not None:
+                    continue
+                hkey = '%s|%s:%s' % (bname, ep['node'], ep['ifname'])
+                old = (prev_hosts.get(hkey) or {}).get(str(family))
+                if old and old not in taken:
+                    try:
+                        iface = ipaddress.ip_interface(old)
+                    except ValueError:
+                        iface = None
+                    if iface is not None and iface.network == net and iface.ip not in (
+                            net.network_address, getattr(net, 'broadcast_address', None)):
+                        taken.add(old)
+                        hosts.setdefault(hkey, {})[str(family)] = old
+                        ep.setdefault('auto_addresses', {})[family] = old
+                        continue
+                wanted.append((hkey, ep))
+            index = 1
+            for hkey, ep in wanted:
+                while True:
+                    if net.num_addresses - 2 <= index:
+                        _fail('bridges.%s' % bname, 'subnet %s is too small for %d members'
+                              % (net, len(members)))
+                    cand = _host(net, index)
+                    index += 1
+                    if cand not in taken:
+                        break
+                taken.add(cand)
+                hosts.setdefault(hkey, {})[str(family)] = cand
+                ep.setdefault('auto_addresses', {})[family] = cand
+        for link in members:
+            ep = link['eps'][0]
+            if ep['addresses'] is None:
+                ep['addresses'] = [ep['auto_addresses'][f] for f in (4, 6) if f in ep.get('auto_addresses', {})]
+    for link in links:
+        for ep in link['eps']:
+            if not ep['bridge']:
+                node_addr[ep['node']].extend(ep['addresses'])
+
+    # ---- NAT
+    nat = topology.get('nat')
+    nat_plan = None
+    gateways = {}
+    if nat:
+        nat_plan = _nat(name, nat, bridge_specs, subnets, links, node_specs, pod)
+        gateways = nat_plan['gateways']
+
+    # ---- netns bulk declaration
+    namespaces = []
+    for bname, spec in bridge_specs.items():
+        entry_links = [dict(name=BRIDGE_IFNAME, type='bridge', **({'mtu': spec['mtu']} if spec.get('mtu') else {}))]
+        if nat_plan and nat_plan['bridge'] == bname:
+            entry_links.append({'name': NAT_IFNAME, 'type': 'veth', 'master': BRIDGE_IFNAME,
+                                'peer': {'name': nat_plan['host_interface'],
+                                         'addresses': nat_plan['host_addresses']}})
+        namespaces.append({'name': bname, 'state': 'present', 'purge': True, 'links': entry_links})
+    node_entries = {}
+    for nname in net_nodes:
+        spec = node_specs[nname]
+        entry = {'name': nname, 'state': 'present', 'purge': True, 'links': []}
+        hostname = spec.get('hostname', nname if len(nname) <= 64 else None)
+        if hostname:
+            entry['hostname'] = hostname
+        for key in ('sysctl', 'nameservers', 'search', 'hosts'):
+            if spec.get(key) is not None:
+                entry[key] = spec[key]
+        routes = list(spec.get('routes') or [])
+        entry['routes'] = routes
+        entry['links'].extend(spec.get('links') or [])
+        node_entries[nname] = entry
+        namespaces.append(entry)
+    for link in links:
+        a, b = link['eps']
+        decl = {'name': a['ifname'], 'type': 'veth', 'addresses': a['addresses']}
+        if a.get('mac'):
+            decl['mac'] = a['mac']
+        peer = {'name': b['ifname'], 'netns': b['node']}
+        if link['mtu']:
+            decl['mtu'] = link['mtu']
+            peer['mtu'] = link['mtu']
+        if b['bridge']:
+            peer['master'] = BRIDGE_IFNAME
+            peer['addresses'] = []
+            if bridge_specs[b['node']].get('mtu') and not link['mtu']:
+                decl['mtu'] = peer['mtu'] = bridge_specs[b['node']]['mtu']
+        else:
+            peer['addresses'] = b['addresses']
+        decl['peer'] = peer
+        node_entries[a['node']]['links'].append(decl)
+        if b.get('mac'):
+            _fail(link['where'], 'mac can be set on the first endpoint of a link only')
+        if link['bridge'] and link['bridge'] in gateways:
+            entry = node_entries[a['node']]
+            has = set((r.get('dst'), ':' in str(r.get('gateway', ''))) for r in entry['routes'])
+            for gw in gateways[link['bridge']]:
+                v6 = ':' in gw
+                if ('default', v6) not in has and not any(r.get('dst') == 'default' and
+                                                          (':' in str(r.get('gateway', ''))) == v6
+                                                          for r in entry['routes']):
+                    entry['routes'].append({'dst': 'default', 'gateway': gw})
+                    has.add(('default', v6))
+    for entry in node_entries.values():
+        if not entry['routes']:
+            entry['routes'] = []
+
+    # ---- services, mounts, user maps
+    services = []
+    seen = {}
+    for nname, spec in node_specs.items():
+        svcs = spec.get('services') or []
+        if not isinstance(svcs, list):
+            _fail('nodes.%s.services' % nname, 'expected a list of nsproc declarations')
+        for idx, svc in enumerate(svcs):
+            where = 'nodes.%s.services[%d]' % (nname, idx)
+            if not isinstance(svc, dict) or not svc.get('name'):
+                _fail(where, 'a service is an nsforge.linux.nsproc declaration with at least name and command')
+            unknown = sorted(set(svc) - _SERVICE_KEYS)
+            if unknown:
+                _fail(where, 'unknown nsproc option(s) %s' % ', '.join(unknown))
+            sname = svc['name']
+            _check(nodes.check_name, where, sname, where + '.name')
+            if sname in seen:
+                _fail(where, 'service %s is already declared by %s' % (sname, seen[sname]))
+            seen[sname] = where
+            decl = dict(svc)
+            if nname in pod:
+                ns = dict(decl.get('namespaces') or {})
+                ns.setdefault('net', pod[nname])
+                decl['namespaces'] = ns
+                decl.setdefault('hostname', spec.get('hostname', nname if len(nname) <= 64 else None))
+                if decl['hostname'] is None:
+                    del decl['hostname']
+            else:
+                decl.setdefault('node', nname)
+            decl['lab_node'] = nname
+            services.append(decl)
+    mounts = []
+    users = []
+    for nname in net_nodes:
+        spec = node_specs[nname]
+        if spec.get('mounts'):
+            if not isinstance(spec['mounts'], list):
+                _fail('nodes.%s.mounts' % nname, 'expected a list of nsforge.linux.nsmount mounts')
+            mounts.append({'namespace': nname, 'mounts': spec['mounts']})
+        if spec.get('user'):
+            user = spec['user']
+            if not isinstance(user, dict):
+                _fail('nodes.%s.user' % nname, 'expected a mapping with map_user, map_root_user or uid_map')
+            unknown = sorted(set(user) - _USER_KEYS)
+            if unknown:
+                _fail('nodes.%s.user' % nname, 'unknown option(s) %s' % ', '.join(unknown))
+            if not (user.get('map_user') or user.get('map_root_user') or user.get('uid_map')):
+                _fail('nodes.%s.user' % nname, 'needs map_user, map_root_user or uid_map')
+            users.append(dict(user, namespace=nname))
+
+    all_nodes = list(bridge_specs) + net_nodes
+    record = {
+        'version': RECORD_VERSION,
+        'name': name,
+        'nodes': all_nodes,
+        'services': [s['name'] for s in services],
+        'mounts': [m['namespace'] for m in mounts],
+        'users': [u['namespace'] for u in users],
+        'subnets': dict((key, dict((str(f), str(n)) for f, n in nets.items())) for key, nets in subnets.items()
+                        if nets),
+        'hosts': hosts,
+        'nat': {'table': nat_plan['table'], 'host_interface': nat_plan['host_interface']} if nat_plan else None,
+    }
+    prev = previous or {}
+
+    def gone(key, now):
+        return [x for x in (prev.get(key) or []) if x not in now]
+
+    if state == 'absent':
+        everything = _union(prev.get('nodes'), all_nodes)
+        out_namespaces = [{'name': n, 'state': 'absent'} for n in everything]
+        removed = {'nodes': everything, 'services': _union(prev.get('services'), record['services']),
+                   'mounts': _union(prev.get('mounts'), record['mounts']),
+                   'users': _union(prev.get('users'), record['users'])}
+        services_out, mounts_out, users_out = [], [], []
+    else:
+        removed = {'nodes': gone('nodes', all_nodes), 'services': gone('services', record['services']),
+                   'mounts': gone('mounts', record['mounts']), 'users': gone('users', record['users'])}
+        out_namespaces = namespaces + [{'name': n, 'state': 'absent'} for n in removed['nodes']]
+        services_out, mounts_out, users_out = services, mounts, users
+    prev_nat = prev.get('nat') or None
+    nat_remove = bool(prev_nat) and (state == 'absent' or not nat_plan)
+    pending = dict(record)
+    for key in ('nodes', 'services', 'mounts', 'users'):
+        pending[key] = _union(prev.get(key), record[key])
+    pending['nat'] = record['nat'] or prev_nat
+
+    return {
+        'name': name,
+        'state': state,
+        'namespaces': out_namespaces,
+        'services': services_out,
+        'mounts': mounts_out,
+        'users': users_out,
+        'removed': removed,
+        'nat': nat_plan if state == 'present' else None,
+        'nat_remove': prev_nat if nat_remove else None,
+        'record': record,
+        'pending': pending,
+        'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan),
+        'summary': [{'node': n, 'hostname': (node_specs[n].get('hostname') or n),
+                     'addresses': [a.split('/')[0] for a in node_addr[pod.get(n, n)]],
+                     'shares_network_of': pod.get(n),
+                     'services': [s['name'] for s in services if s['lab_node'] == n]} for n in node_specs],
+    }
+
+
+def _union(first, second):
+    out = list(first or [])
+    out.extend(x for x in (second or []) if x not in out)
+    return out
+
+
+def _nat(lab, nat, bridge_specs, subnets, links, node_specs, pod):
+    if not isinstance(nat, dict):
+        _fail('nat', 'expected a mapping with bridge (and masquerade, ports)')
+    unknown = sorted(set(nat) - {'bridge', 'masquerade', 'ports', 'forwarding'})
+    if unknown:
+        _fail('nat', 'unknown setting(s) %s' % ', '.join(unknown))
+    bridge = nat.get('bridge')
+    if bridge not in bridge_specs:
+        _fail('nat.bridge', 'unknown bridge %r; nat gives the host an address on one of the lab\'s bridges' % (bridge,))
+    nets = subnets.get('bridge:' + bridge) or {}
+    if 4 not in nets:
+        _fail('nat.bridge', 'bridge %s has no IPv4 subnet (give it subnet or the lab an addressing.ipv4 pool)' % bridge)
+    table = 'nsforge_' + lab.replace('-', '_')
+    host_if = 'nsf-' + lab
+    if len(host_if) > 15:
+        host_if = 'nsf-' + hashlib.sha1(lab.encode('utf-8')).hexdigest()[:11]
+    host_addresses = [_host(nets[f], 0) for f in (4, 6) if f in nets]
+    gateways = {bridge: [a.split('/')[0] for a in host_addresses]}
+    members = {}
+    for link in links:
+        if link['bridge'] == bridge:
+            ep = link['eps'][0]
+            v4 = [a for a in ep['addresses'] if ':' not in a]
+            if v4:
+                members.setdefault(ep['node'], v4[0].split('/')[0])
+    ports = []
+    seen = {}
+    for idx, port in enumerate(nat.get('ports') or []):
+        where = 'nat.ports[%d]' % idx
+        if not isinstance(port, dict):
+            _fail(where, 'expected a mapping with host_port, node and port')
+        unknown = sorted(set(port) - {'host_port', 'node', 'port', 'proto'})
+        if unknown:
+            _fail(where, 'unknown setting(s) %s' % ', '.join(unknown))
+        node = port.get('node')
+        if node not in node_specs:
+            _fail(where, 'unknown node %r' % (node,))
+        target = pod.get(node, node)
+        if target not in members:
+            _fail(where, 'node %s has no IPv4 address on bridge %s, which nat uses' % (node, bridge))
+        proto = port.get('proto', 'tcp')
+        if proto not in ('tcp', 'udp'):
+            _fail(where, "proto must be 'tcp' or 'udp', got %r" % (proto,))
+        for key in ('host_port', 'port'):
+            value = port.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+                _fail(where, '%s must be a port number from 1 to 65535, got %r' % (key, value))
+        if (proto, port['host_port']) in seen:
+            _fail(where, 'host port %s/%d is already forwarded by %s'
+                  % (proto, port['host_port'], seen[(proto, port['host_port'])]))
+        seen[(proto, port['host_port'])] = where
+        ports.append({'proto': proto, 'host_port': port['host_port'], 'node': node, 'address': members[target],
+                      'port': port['port']})
+    masquerade = nat.get('masquerade', True)
+    lines = ['table inet %s' % table, 'delete table inet %s' % table, 'table inet %s {' % table]
+    dnat = ['%s dport %d dnat ip to %s:%d' % (p['proto'], p['host_port'], p['address'], p['port']) for p in ports]
+    lines += ['  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;']
+    lines += ['    fib daddr type local %s' % r for r in dnat]
+    lines += ['  }', '  chain output {', '    type nat hook output priority -100; policy accept;']
+    lines += ['    fib daddr type local %s' % r for r in dnat]
+    lines += ['  }', '  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;']
+    if masquerade:
+        for family in (4, 6):
+            if family in nets:
+                lines.append('    ip%s saddr %s oifname != "%s" masquerade'
+                             % ('' if family == 4 else '6', nets[family], host_if))
+    lines += ['  }', '}', '']
+    return {'bridge': bridge, 'table': table, 'family': 'inet', 'host_interface': host_if,
+            'host_addresses': host_addresses, 'gateways': gateways, 'ports': ports,
+            'masquerade': masquerade, 'forwarding': nat.get('forwarding', masquerade),
+            'ruleset': '\n'.join(lines)}
+
+
+# ---------------------------------------------------------------------------
+# Graphviz
+
+
+def _q(text):
+    return '"%s"' % str(text).replace('\\', '\\\\').replace('"', '\\"')
+
+
+def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan):
+    """The topology as Graphviz source: nodes, bridges, links with interface names and addresses."""
+    out = ['graph %s {' % _q(name), '  graph [label=%s, labelloc=t, fontname="Helvetica"];' % _q('lab ' + name),
+           '  node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];']
+    for nname, spec in node_specs.items():
+        label = nname
+        hostname = spec.get('hostname')
+        if hostname and hostname != nname:
+            label += '\\nhostname %s' % hostname
+        for svc in spec.get('services') or []:
+            if isinstance(svc, dict) and svc.get('name'):
+                label += '\\n[%s]' % svc['name']
+        out.append('  %s [shape=box, style=rounded, label="%s"];' % (_q(nname), label.replace('"', '\\"')))
+        if nname in pod:
+            out.append('  %s -- %s [style=dashed, label="shares network"];' % (_q(nname), _q(pod[nname])))
+    for bname in bridge_specs:
+        nets = subnets.get('bridge:' + bname) or {}
+        label = '%s\\n%s' % (bname, ' '.join(str(n) for _f, n in sorted(nets.items())))
+        out.append('  %s [shape=ellipse, style=filled, fillcolor="#e8eef7", label="%s"];' % (_q(bname), label))
+    if nat_plan:
+        out.append('  %s [shape=house, label="host %s\\n%s"];' % (
+            _q('host'), nat_plan['host_interface'], ' '.join(nat_plan['host_addresses'])))
+        out.append('  %s -- %s [label="nat"];' % (_q('host'), _q(nat_plan['bridge'])))
+    for link in links:
+        a, b = link['eps']
+        tail = '%s %s' % (a['ifname'], ' '.join(a['addresses']))
+        head = '%s %s' % (b['ifname'], ' '.join(b['addresses'] or []))
+        attrs = 'taillabel=%s, headlabel=%s' % (_q(tail.strip()), _q(head.strip()))
+        if link['mtu']:
+            attrs += ', label=%s' % _q('mtu %d' % link['mtu'])
+        out.append('  %s -- %s [%s];' % (_q(a['node']), _q(b['node']), attrs))
+    out.append('}')
+    return '\n'.join(out) + '\n'
+
+
+def record_json(record):
+    """The record as the role stores it: stable key order, so an unchanged lab rewrites nothing."""
+    return json.dumps(record, indent=1, sort_keys=True) + '\n'

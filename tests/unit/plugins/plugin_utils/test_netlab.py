@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the netlab topology logic: validation, address allocation, the bulk declaration, removal."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+
+import pytest
+
+from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
+
+
+def topo(**kw):
+    base = {
+        'name': 'lab1',
+        'addressing': {'ipv4': '10.235.0.0/16', 'ipv6': 'fd42:235::/48'},
+        'bridges': [{'name': 'lan'}],
+        'nodes': [{'name': 'a'}, {'name': 'b'}, {'name': 'r1'}, {'name': 'r2'}],
+        'links': [['a:eth0', 'lan'], ['b:eth0', 'lan'], ['r1:eth1', 'r2:eth1']],
+    }
+    base.update(kw)
+    return base
+
+
+def entry(result, name):
+    return [e for e in result['namespaces'] if e['name'] == name][0]
+
+
+def link(result, node, ifname):
+    return [lk for lk in entry(result, node)['links'] if lk['name'] == ifname][0]
+
+
+def fails(match, **kw):
+    with pytest.raises(TopologyError, match=match):
+        plan(topo(**kw))
+
+
+# ---- validation names the node or link at fault
+
+
+def test_unknown_endpoint_node_named():
+    fails(r"links\[1\]: unknown node 'zz'", links=[['a:eth0', 'lan'], ['a:eth1', 'zz:eth1']])
+
+
+def test_interface_used_twice_names_both_links():
+    fails(r"links\[1\] \(a:eth0 -- b:eth1\): interface eth0 of node a is already used by links\[0\] \(a:eth0 -- lan\)",
+          links=[['a:eth0', 'lan'], ['a:eth0', 'b:eth1']])
+
+
+def test_bridge_port_used_twice():
+    fails(r'interface p1 of node lan is already used', links=[['a:eth0', 'lan:p1'], ['b:eth0', 'lan:p1']])
+
+
+def test_pool_too_small_names_the_link():
+    fails(r"links\[2\] \(r1:eth1 -- r2:eth1\): addressing pool 10.235.0.0/24 is too small",
+          addressing={'ipv4': '10.235.0.0/24'})
+
+
+def test_pool_smaller_than_a_subnet():
+    fails(r'bridges.lan: addressing pool 10.235.0.0/26 is smaller than the /24', addressing={'ipv4': '10.235.0.0/26'})
+
+
+def test_bridge_subnet_too_small_for_members():
+    fails(r'bridges.lan: subnet 10.235.9.0/30 is too small for 2 members',
+          bridges=[{'name': 'lan', 'subnet': '10.235.9.0/30'}])
+
+
+@pytest.mark.parametrize('links, match', [
+    ([['a:eth0']], r'links\[0\]: a link has exactly two endpoints'),
+    ([['a', 'b:eth0']], r'endpoint .a. of node a names no interface'),
+    ([['a:eth0', 'a:eth1']], r'a link joins two different nodes'),
+    ([['lan', 'lan']], r'not two bridges'),
+    ([['a:this-name-is-too-long', 'b:eth0']], r'at most 15 bytes'),
+    ([{'endpoints': ['a:eth0', 'b:eth0'], 'mtu': 20}], r'mtu must be an integer from 68 to 65535'),
+    ([{'endpoints': ['a:eth0', 'b:eth0'], 'addresses': {'c': ['10.0.0.1/24']}}], r"names 'c', which is not an endpoint"),
+    ([{'endpoints': ['a:eth0', 'b:eth0'], 'addresses': {'a': ['10.0.0.1']}}], r'prefix length'),
+])
+def test_bad_links(links, match):
+    fails(match, links=links)
+
+
+def test_bad_lab_name():
+    fails(r"name: the lab name 'no/slash'", name='no/slash')
+
+
+def test_bad_node_name():
+    fails(r'nodes.-x:', nodes=[{'name': '-x'}], links=[])
+
+
+def test_node_declared_twice():
+    fails(r'node a is declared twice', nodes=[{'name': 'a'}, {'name': 'a'}], links=[])
+
+
+def test_bridge_and_node_share_a_name():
+    fails(r'bridges.a: the name is also a node', bridges=[{'name': 'a'}], links=[])
+
+
+def test_pod_node_rules():
+    fails(r"nodes.c.network_mode: unknown node 'zz'", nodes=[{'name': 'c', 'network_mode': 'container:zz'}], links=[])
+    fails(r'nodes.c: links cannot be set on a node that shares the network of a',
+          nodes=[{'name': 'a'}, {'name': 'c', 'network_mode': 'container:a', 'links': [{'name': 'x'}]}], links=[])
+    fails(r'links\[0\].*node c shares the network of a',
+          nodes=[{'name': 'a'}, {'name': 'c', 'network_mode': 'container:a'}], links=[['c:eth0', 'lan']])
+
+
+def test_service_declared_twice_and_unknown_option():
+    nodes = [{'name': 'a', 'services': [{'name': 's', 'command': 'x'}]},
+             {'name': 'b', 'services': [{'name': 's', 'command': 'y'}]}]
+    fails(r'nodes.b.services\[0\]: service s is already declared by nodes.a.services\[0\]', nodes=nodes, links=[])
+    fails(r"unknown nsproc option\(s\) comand", nodes=[{'name': 'a', 'services': [{'name': 's', 'comand': 'x'}]}],
+          links=[])
+
+
+def test_nat_validation():
+    fails(r"nat.bridge: unknown bridge 'wan'", nat={'bridge': 'wan'})
+    fails(r"nat.ports\[0\]: node r1 has no IPv4 address on bridge lan",
+          nat={'bridge': 'lan', 'ports': [{'host_port': 80, 'node': 'r1', 'port': 80}]})
+    fails(r'nat.ports\[1\]: host port tcp/80 is already forwarded by nat.ports\[0\]',
+          nat={'bridge': 'lan', 'ports': [{'host_port': 80, 'node': 'a', 'port': 80},
+                                          {'host_port': 80, 'node': 'b', 'port': 80}]})
+
+
+# ---- the declaration
+
+
+def test_bulk_declaration_and_addresses():
+    result = plan(topo())
+    names = [e['name'] for e in result['namespaces']]
+    assert names == ['lan', 'a', 'b', 'r1', 'r2']
+    assert all(e['purge'] is True and e['state'] == 'present' for e in result['namespaces'])
+    assert entry(result, 'lan')['links'] == [{'name': 'br0', 'type': 'bridge'}]
+    eth0 = link(result, 'a', 'eth0')
+    assert eth0['addresses'] == ['10.235.0.2/24', 'fd42:235::2/64']
+    assert eth0['peer'] == {'name': 'a-eth0', 'netns': 'lan', 'master': 'br0', 'addresses': []}
+    assert link(result, 'b', 'eth0')['addresses'] == ['10.235.0.3/24', 'fd42:235::3/64']
+    p2p = link(result, 'r1', 'eth1')
+    assert p2p['addresses'] == ['10.235.1.1/30', 'fd42:235:0:1::1/64']
+    assert p2p['peer']['addresses'] == ['10.235.1.2/30', 'fd42:235:0:1::2/64']
+    assert entry(result, 'a')['hostname'] == 'a'
+    assert not [e for e in result['namespaces'] if e['name'] == 'r2'][0]['links']
+
+
+def test_same_topology_same_plan():
+    assert json.dumps(plan(topo()), sort_keys=True) == json.dumps(plan(topo()), sort_keys=True)
+
+
+def test_nodes_as_mapping_like_containerlab():
+    as_map = topo(nodes={'a': {}, 'b': None, 'r1': {}, 'r2': {}})
+    assert plan(as_map)['namespaces'] == plan(topo())['namespaces']
+
+
+def test_explicit_addresses_and_subnets_are_kept_out_of_the_pool():
+    result = plan(topo(
+        bridges=[{'name': 'lan', 'subnet': '10.235.0.0/24'}],
+        links=[{'endpoints': ['a:eth0', 'lan']},
+               {'endpoints': [{'node': 'b', 'interface': 'eth0', 'addresses': ['10.235.0.2/24']}, 'lan']},
+               {'endpoints': ['r1:eth1', 'r2:eth1'], 'mtu': 9000,
+                'addresses': {'r1:eth1': ['10.9.9.1/31'], 'r2': ['10.9.9.0/31']}}]))
+    # a does not get .2, which b holds explicitly
+    assert link(result, 'a', 'eth0')['addresses'][0] == '10.235.0.3/24'
+    assert link(result, 'b', 'eth0')['addresses'] == ['10.235.0.2/24']
+    p2p = link(result, 'r1', 'eth1')
+    assert p2p['addresses'] == ['10.9.9.1/31'] and p2p['peer']['addresses'] == ['10.9.9.0/31']
+    assert p2p['mtu'] == 9000 and p2p['peer']['mtu'] == 9000
+
+
+def test_link_prefix_31():
+    result = plan(topo(addressing={'ipv4': '10.235.0.0/16', 'link_prefix': 31}))
+    assert link(result, 'r1', 'eth1')['addresses'] == ['10.235.1.0/31']
+    assert link(result, 'r1', 'eth1')['peer']['addresses'] == ['10.235.1.1/31']
+
+
+def test_allocations_never_overlap():
+    links = [['n%d:eth0' % i, 'n%d:eth0' % (i + 1)] for i in range(0, 100, 2)]
+    nodes = [{'name': 'n%d' % i} for i in range(100)]
+    result = plan(topo(nodes=nodes, links=links + [['n0:eth9', 'lan']], bridges=[{'name': 'lan'}]))
+    nets = [ipaddress.ip_network(v['4']) for v in result['record']['subnets'].values()]
+    assert len(nets) == 51
+    for i, x in enumerate(nets):
+        for y in nets[i + 1:]:
+            assert not x.overlaps(y)
+
+
+def test_sticky_addresses_when_a_member_is_inserted_before_others():
+    first = plan(topo())
+    edited = topo(nodes=[{'name': 'new'}, {'name': 'a'}, {'name': 'b'}, {'name': 'r1'}, {'name': 'r2'}],
+                  links=[['new:eth0', 'lan'], ['a:eth0', 'lan'], ['b:eth0', 'lan'], ['r1:eth1', 'r2:eth1']])
+    fresh = plan(edited)
+    again = plan(edited, first['record'])
+    # without the record, new takes .2; with it, a and b keep theirs and new gets the lowest free one
+    assert link(fresh, 'new', 'eth0')['addresses'][0] == '10.235.0.2/24'
+    assert link(again, 'a', 'eth0')['addresses'] == link(first, 'a', 'eth0')['addresses']
+    assert link(again, 'b', 'eth0')['addresses'] == link(first, 'b', 'eth0')['addresses']
+    assert link(again, 'new', 'eth0')['addresses'][0] == '10.235.0.4/24'
+    assert link(again, 'r1', 'eth1') == link(first, 'r1', 'eth1')
+
+
+def test_sticky_subnet_when_an_earlier_link_goes():
+    links = [['a:eth1', 'b:eth1'], ['r1:eth1', 'r2:eth1']]
+    first = plan(topo(links=links, bridges=[]))
+    second = plan(topo(links=links[1:], bridges=[]), first['record'])
+    assert link(second, 'r1', 'eth1') == link(first, 'r1', 'eth1')
+    assert 'a:eth1 -- b:eth1' not in second['record']['subnets']
+
+
+def test_removed_nodes_services_mounts_users():
+    nodes = [{'name': 'a', 'services': [{'name': 'a-web', 'command': 'x'}], 'mounts': [{'dst': '/data'}],
+              'user': {'map_root_user': True}},
+             {'name': 'b'}, {'name': 'r1'}, {'name': 'r2'}]
+    first = plan(topo(nodes=nodes))
+    assert first['services'][0]['node'] == 'a'
+    assert first['mounts'] == [{'namespace': 'a', 'mounts': [{'dst': '/data'}]}]
+    assert first['users'] == [{'namespace': 'a', 'map_root_user': True}]
+    second = plan(topo(nodes=nodes[1:], links=[['b:eth0', 'lan'], ['r1:eth1', 'r2:eth1']]), first['record'])
+    assert second['removed'] == {'nodes': ['a'], 'services': ['a-web'], 'mounts': ['a'], 'users': ['a']}
+    assert {'name': 'a', 'state': 'absent'} in second['namespaces']
+    assert 'a' in second['pending']['nodes'] and 'a' not in second['record']['nodes']
+    assert 'a-web' in second['pending']['services']
+
+
+def test_absent_removes_what_the_record_and_the_topology_hold():
+    first = plan(topo(nodes=[{'name': 'a'}, {'name': 'b'}, {'name': 'r1'}, {'name': 'r2'}, {'name': 'old'}]))
+    gone = plan(topo(state='absent'), first['record'])
+    assert [e['name'] for e in gone['namespaces']] == ['lan', 'a', 'b', 'r1', 'r2', 'old']
+    assert all(e['state'] == 'absent' for e in gone['namespaces'])
+    assert gone['services'] == [] and gone['nat'] is None
+
+
+def test_pod_node_services_join_the_network_of_the_other():
+    result = plan(topo(nodes=[{'name': 'a'}, {'name': 'b'}, {'name': 'r1'}, {'name': 'r2'},
+                              {'name': 'side', 'network_mode': 'container:a',
+                               'services': [{'name': 'probe', 'command': ['sleep', 'infinity']}]}]))
+    svc = result['services'][0]
+    assert svc['namespaces'] == {'net': 'a'} and svc['hostname'] == 'side' and 'node' not in svc
+    assert 'side' not in [e['name'] for e in result['namespaces']]
+    row = [r for r in result['summary'] if r['node'] == 'side'][0]
+    assert row['shares_network_of'] == 'a' and row['addresses'] == ['10.235.0.2', 'fd42:235::2']
+
+
+def test_nat_ruleset_gateway_and_default_routes():
+    result = plan(topo(nat={'bridge': 'lan', 'ports': [{'host_port': 8080, 'node': 'a', 'port': 80}]}))
+    nat = result['nat']
+    assert nat['table'] == 'nsforge_lab1' and nat['host_interface'] == 'nsf-lab1'
+    assert nat['host_addresses'] == ['10.235.0.1/24', 'fd42:235::1/64']
+    assert 'tcp dport 8080 dnat ip to 10.235.0.2:80' in nat['ruleset']
+    assert 'ip saddr 10.235.0.0/24 oifname != "nsf-lab1" masquerade' in nat['ruleset']
+    assert nat['ruleset'].startswith('table inet nsforge_lab1\ndelete table inet nsforge_lab1\n')
+    lan = entry(result, 'lan')['links']
+    assert lan[1]['peer'] == {'name': 'nsf-lab1', 'addresses': ['10.235.0.1/24', 'fd42:235::1/64']}
+    assert {'dst': 'default', 'gateway': '10.235.0.1'} in entry(result, 'a')['routes']
+    assert {'dst': 'default', 'gateway': 'fd42:235::1'} in entry(result, 'a')['routes']
+    assert entry(result, 'r1')['routes'] == []
+    # removing nat later removes the table the record names
+    later = plan(topo(), result['record'])
+    assert later['nat'] is None and later['nat_remove'] == {'table': 'nsforge_lab1', 'host_interface': 'nsf-lab1'}
+
+
+def test_own_default_route_wins_over_nat():
+    nodes = [{'name': 'a', 'routes': [{'dst': 'default', 'gateway': '10.235.0.9'}]}, {'name': 'b'}, {'name': 'r1'},
+             {'name': 'r2'}]
+    result = plan(topo(nodes=nodes, nat={'bridge': 'lan'}))
+    routes = entry(result, 'a')['routes']
+    assert [r for r in routes if ':' not in r['gateway']] == [{'dst': 'default', 'gateway': '10.235.0.9'}]
+
+
+def test_long_names_get_short_interface_names():
+    result = plan(topo(name='a-rather-long-lab-name', nodes=[{'name': 'node-with-long-name'}],
+                       links=[['node-with-long-name:eth0', 'lan']], nat={'bridge': 'lan'}))
+    port = link(result, 'node-with-long-name', 'eth0')['peer']['name']
+    assert len(port) <= 15 and port.startswith('p')
+    assert len(result['nat']['host_interface']) <= 15
+
+
+def test_dot_names_interfaces_and_addresses():
+    source = plan(topo())['dot']
+    assert source.startswith('graph "lab1" {')
+    assert '"r1" -- "r2" [taillabel="eth1 10.235.1.1/30 fd42:235:0:1::1/64"' in source
+    assert '"lan" [shape=ellipse' in source
+
+
+def test_plan_does_not_modify_its_input():
+    original = topo(nat={'bridge': 'lan'})
+    kept = copy.deepcopy(original)
+    plan(original)
+    assert original == kept
