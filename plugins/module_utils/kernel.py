@@ -55,6 +55,7 @@ MS_SLAVE = 1 << 19
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
 NS_GET_USERNS = 0xb701
+NS_GET_PARENT = 0xb702
 NS_GET_NSTYPE = 0xb703
 
 _LIBC = None
@@ -253,19 +254,28 @@ def write_hostname(path, hostname):
 
 def owner_userns_inode(path):
     """Inode of the user namespace that owns the namespace at path (NS_GET_USERNS), or None."""
+    return related_ns_inode(path, NS_GET_USERNS)
+
+
+def related_ns_inode(path, request):
+    """Inode of the namespace that an nsfs ioctl (NS_GET_USERNS or NS_GET_PARENT) returns for path, or None.
+
+    None also when the kernel refuses: the owner or parent lies outside this process's view (EPERM),
+    or the kind has no parent (EINVAL).
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         try:
-            owner = fcntl.ioctl(fd, NS_GET_USERNS)
+            related = fcntl.ioctl(fd, request)
         except (OSError, IOError):
             return None
         try:
-            return os.fstat(owner).st_ino
+            return os.fstat(related).st_ino
         finally:
-            os.close(owner)
+            os.close(related)
     finally:
         os.close(fd)
 

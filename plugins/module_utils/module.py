@@ -17,9 +17,14 @@ from ansible_collections.nsforge.linux.plugins.module_utils.errors import Nsforg
 
 
 def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
-    """spec: dict of AnsibleModule keyword arguments; converge(module, session) -> result dict."""
+    """spec: dict of AnsibleModule keyword arguments; converge(module, session) -> result dict.
+
+    needs_pyroute2 may be a function of the module's parameters.
+    """
     module = AnsibleModule(**spec)
     from ansible_collections.nsforge.linux.plugins.module_utils import netlink
+    if callable(needs_pyroute2):
+        needs_pyroute2 = needs_pyroute2(module.params)
     if needs_pyroute2 and not netlink.have_pyroute2():
         module.fail_json(msg=missing_required_lib('pyroute2>=0.9.1'), exception=netlink.PYROUTE2_IMPORT_ERROR)
     if needs_root and os.geteuid() != 0:

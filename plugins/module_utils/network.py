@@ -1072,6 +1072,19 @@ def facts(session, name):
         return {'name': name, 'state': 'absent', 'path': nodes.netns_path(name), 'inode': None,
                 'hostname': None, 'interfaces': [], 'routes': []}
     path = nodes.netns_path(name)
+    result = {
+        'name': name,
+        'state': 'present',
+        'path': path,
+        'inode': nodes.netns_inode(name),
+        'hostname': nodes.read_hostname(name) if nodes.uts_exists(name) else None,
+    }
+    result.update(net_view(session, path))
+    return result
+
+
+def net_view(session, path):
+    """Interfaces (with addresses) and main-table routes of the network namespace at path."""
     state = session.read(path)
     interfaces = []
     for ifname, link in sorted(state['links'].items(), key=lambda item: item[1]['index']):
@@ -1085,15 +1098,7 @@ def facts(session, name):
         if route['proto'] == 2 and route['family'] == 6 and route['dst'].startswith('fe80:'):
             continue
         routes.append(dict((k, route[k]) for k in ('family', 'dst', 'gateway', 'dev', 'metric', 'table')))
-    return {
-        'name': name,
-        'state': 'present',
-        'path': path,
-        'inode': nodes.netns_inode(name),
-        'hostname': nodes.read_hostname(name) if nodes.uts_exists(name) else None,
-        'interfaces': interfaces,
-        'routes': routes,
-    }
+    return {'interfaces': interfaces, 'routes': routes}
 
 
 def converge(params, check_mode, session):

@@ -11,6 +11,7 @@
 #   ANSIBLE_COLLECTIONS_PATH  where nsforge.linux is installed (default: build/collections)
 #   VENV                      virtual environment with ansible-core and pyroute2 (default: .venv)
 #   ANSIBLE_VERBOSITY         passed through to ansible-playbook
+#   KEEP_OUTPUT               when set, keep each target's output folder (under TMPDIR) for a look afterwards
 # Last line of output: "N passed, M failed"; the exit status is non-zero when M > 0.
 set -euo pipefail
 
@@ -53,7 +54,7 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nsforge-integration.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_OUTPUT:-}" ] || rm -rf "$work"' EXIT
 
 passed=0
 failed=0

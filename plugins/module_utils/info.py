@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""nsinfo: what namespaces, nodes and services exist on a host, read without changing anything.
+
+Sources, each read once:
+- /proc/<pid>/ns/<kind> links of every process (one readlink per process and kind; no process is spawned),
+- /proc/self/mountinfo for the namespaces pinned by nsfs bind mounts (their paths),
+- the node layout (/run/netns, /run/nsforge/nodes) and the service records of nsproc,
+- netlink, inside each network namespace reported, for interfaces, addresses and routes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
+
+# The order of kinds in results: the order of `lsns --list` is by inode, this is for per-kind maps.
+KINDS = ('net', 'uts', 'ipc', 'mnt', 'pid', 'user', 'cgroup', 'time')
+NODE_KINDS = ('net', 'uts', 'user', 'mnt')
+_LINK_RE = re.compile(r'^([a-z_]+):\[(\d+)\]$')
+
+
+def argument_spec():
+    return dict(
+        argument_spec=dict(
+            kinds=dict(type='list', elements='str', choices=list(KINDS)),
+            node=dict(type='str'),
+            service=dict(type='str'),
+            network=dict(type='bool', default=True),
+        ),
+        mutually_exclusive=[('node', 'service')],
+        supports_check_mode=True,
+    )
+
+
+def validate(params):
+    kinds = params.get('kinds')
+    if kinds is None:
+        kinds = list(KINDS)
+    for index, kind in enumerate(kinds):
+        if kind not in KINDS:  # AnsibleModule checks the choices; this guards direct callers
+            raise bad_option('kinds[%d]' % index, kind, 'a namespace kind is one of %s' % ', '.join(KINDS))
+    if params.get('node') is not None:
+        nodes.check_name(params['node'], 'node')
+    if params.get('service') is not None:
+        nodes.check_name(params['service'], 'service')
+    return set(kinds)
+
+
+def parse_ns_link(text):
+    """('net', 4026531840) from the target of a /proc/<pid>/ns/net link, or None."""
+    found = _LINK_RE.match(text)
+    if not found:
+        return None
+    return found.group(1), int(found.group(2))
+
+
+def scan_processes(proc='/proc'):
+    """One pass over the processes: {(kind, inode): [number of processes, lowest pid]}.
+
+    Threads are not counted, as lsns does not count them: a namespace is
+    reported through the processes (thread-group leaders) in it.
+    """
+    found = {}
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        base = '%s/%s/ns/' % (proc, entry)
+        for kind in KINDS:
+            try:
+                parsed = parse_ns_link(os.readlink(base + kind))
+            except OSError:
+                if not os.path.isdir(base):
+                    break  # the process is gone
+                continue  # a kind this kernel does not have
+            if parsed is None:
+                continue
+            item = found.get(parsed)
+            if item is None:
+                found[parsed] = [1, pid]
+            else:
+                item[0] += 1
+                if pid < item[1]:
+                    item[1] = pid
+    return found
+
+
+def pinned_paths(mountinfo_entries):
+    """{(kind, inode): [paths]} of the namespaces pinned by visible nsfs bind mounts."""
+    visible = {}
+    for entry in mountinfo_entries:
+        visible[entry['dst']] = entry  # a later mount on the same point hides an earlier one
+    out = {}
+    for path, entry in visible.items():
+        if entry['fstype'] != 'nsfs':
+            continue
+        parsed = parse_ns_link(entry['root'])
+        if parsed is not None:
+            out.setdefault(parsed, []).append(path)
+    for paths in out.values():
+        paths.sort()
+    return out
+
+
+def process_details(pid, proc='/proc'):
+    """(ppid, command, uid) of a process as lsns shows them, or (None, None, None) once it has gone."""
+    base = '%s/%d' % (proc, pid)
+    try:
+        uid = os.stat(base).st_uid
+        with open(base + '/stat') as handle:
+            stat = handle.read()
+        with open(base + '/cmdline', 'rb') as handle:
+            cmdline = handle.read()
+    except (IOError, OSError):
+        return None, None, None
+    ppid = int(stat[stat.rindex(')') + 2:].split()[1])
+    command = cmdline.rstrip(b'\0').replace(b'\0', b' ').decode('utf-8', 'replace')
+    if not command:
+        command = stat[stat.index('(') + 1:stat.rindex(')')]
+    return ppid, command, uid
+
+
+def related_inode(path, request):
+    """Inode of the owning user namespace (request 'owner') or the parent namespace ('parent'), or None."""
+    return kernel.related_ns_inode(path, kernel.NS_GET_USERNS if request == 'owner' else kernel.NS_GET_PARENT)
+
+
+def list_nodes(pinned_by_path):
+    """{name: {kind: {'path', 'inode'}}} of the nodes on this host, from the pinned handles."""
+    names = set()
+    for directory in (nodes.NETNS_DIR, nodes.NODE_DIR):
+        try:
+            names.update(os.listdir(directory))
+        except OSError:
+            pass
+    out = {}
+    for name in sorted(names):
+        try:
+            nodes.check_name(name)
+        except Exception:  # pylint: disable=broad-except
+            continue  # not a node name this collection would make
+        kinds = {}
+        for kind in NODE_KINDS:
+            path = nodes.ns_handle(name, kind)
+            ident = pinned_by_path.get(path)
+            if ident is not None and ident[0] == kind:
+                kinds[kind] = {'path': path, 'inode': ident[1]}
+        if kinds:
+            out[name] = kinds
+    return out
+
+
+def read_services():
+    """The service records of nsproc, by name, with their live status."""
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    out = {}
+    try:
+        files = sorted(os.listdir(services.SERVICE_DIR))
+    except OSError:
+        return out
+    for file_name in files:
+        if not file_name.endswith('.json') or file_name.startswith('.'):
+            continue
+        name = file_name[:-len('.json')]
+        try:
+            record = services.read_record(name)
+        except Exception:  # pylint: disable=broad-except
+            continue
+        if record is None:
+            continue
+        view = services.view(record)
+        view['type'] = record.get('type')
+        view['namespace_modes'] = record.get('namespace_modes', {})
+        out[name] = view
+    return out
+
+
+def network_of(session, path):
+    """Interfaces and routes inside the network namespace at path; its socket is closed afterwards,
+    so that thousands of namespaces do not hold thousands of descriptors."""
+    from ansible_collections.nsforge.linux.plugins.module_utils import network
+    try:
+        return network.net_view(session, path)
+    finally:
+        session.forget(path)
+
+
+def gather(params, session, proc='/proc'):
+    """The whole nsinfo result (without 'changed')."""
+    from ansible_collections.nsforge.linux.plugins.module_utils import mounts
+    kinds = validate(params)
+    want_network = params.get('network', True)
+
+    own = {}
+    for kind in KINDS:
+        ident = kernel.ns_id(kernel.ns_path(kind))
+        if ident:
+            own[kind] = ident[1]
+
+    counts = scan_processes(proc)
+    with open('/proc/self/mountinfo') as handle:
+        pins = pinned_paths(mounts.parse_mountinfo(handle.read()))
+    pinned_by_path = {}
+    for ident, paths in pins.items():
+        for path in paths:
+            pinned_by_path[path] = ident
+
+    node_kinds = list_nodes(pinned_by_path)
+    node_of = {}
+    for name, handles in node_kinds.items():
+        for kind, handle in handles.items():
+            node_of.setdefault((kind, handle['inode']), name)
+    svc = read_services()
+    services_of = {}
+    for name, view in svc.items():
+        for kind, inode in view['namespaces'].items():
+            services_of.setdefault((kind, inode), []).append(name)
+        view['node'] = node_of.get(('net', view['namespaces'].get('net')))
+
+    # filters: which namespaces, nodes and services are reported
+    idents = set(counts) | set(pins)
+    if params.get('node') is not None:
+        node_kinds = dict((n, h) for n, h in node_kinds.items() if n == params['node'])
+        idents = set((kind, h['inode']) for handles in node_kinds.values() for kind, h in handles.items())
+        svc = dict((n, v) for n, v in svc.items()
+                   if any((k, i) in idents for k, i in v['namespaces'].items()))
+    elif params.get('service') is not None:
+        svc = dict((n, v) for n, v in svc.items() if n == params['service'])
+        idents = set((k, i) for v in svc.values() for k, i in v['namespaces'].items())
+        node_kinds = dict((n, h) for n, h in node_kinds.items()
+                          if any((kind, handle['inode']) in idents for kind, handle in h.items()))
+    idents = set(ident for ident in idents if ident[0] in kinds)
+
+    networks = {}
+
+    def net_of(inode, path):
+        if inode not in networks:
+            networks[inode] = network_of(session, path)
+        return networks[inode]
+
+    namespaces = []
+    for ident in sorted(idents, key=lambda i: (i[1], KINDS.index(i[0]))):
+        kind, inode = ident
+        nprocs, pid = counts.get(ident, (0, None))
+        paths = pins.get(ident, [])
+        handle = paths[0] if paths else kernel.ns_path(kind, pid)
+        if pid is not None:
+            ppid, command, uid = process_details(pid, proc)
+        else:
+            ppid = command = uid = None
+        item = {
+            'kind': kind,
+            'inode': inode,
+            'owner': related_inode(handle, 'owner'),
+            'parent': related_inode(handle, 'parent') if kind in ('pid', 'user') else None,
+            'nprocs': nprocs,
+            'pid': pid,
+            'ppid': ppid,
+            'command': command,
+            'uid': uid,
+            'paths': paths,
+            'node': node_of.get(ident),
+            'services': sorted(services_of.get(ident, [])),
+            'host': own.get(kind) == inode,
+        }
+        if kind == 'net' and want_network:
+            item['network'] = net_of(inode, handle)
+        namespaces.append(item)
+
+    node_view = {}
+    for name, handles in sorted(node_kinds.items()):
+        inodes = set((kind, h['inode']) for kind, h in handles.items())
+        entry = {
+            'name': name,
+            'namespaces': handles,
+            'kinds': sorted(handles, key=KINDS.index),
+            'hostname': kernel.read_hostname(handles['uts']['path']) if 'uts' in handles else None,
+            'services': sorted(n for n, v in svc.items() if any((k, i) in inodes for k, i in v['namespaces'].items())),
+            'etc_netns': _etc_files(name),
+            'network': None,
+        }
+        if 'net' in handles and want_network:
+            entry['network'] = net_of(handles['net']['inode'], handles['net']['path'])
+        node_view[name] = entry
+
+    return {
+        'namespaces': namespaces,
+        'nodes': node_view,
+        'services': svc,
+        'host': {'pid': os.getpid(), 'namespaces': own},
+    }
+
+
+def _etc_files(name):
+    try:
+        return sorted(os.listdir(nodes.etc_dir(name)))
+    except OSError:
+        return []
+
+
+def converge(module, session):
+    result = gather(module.params, session)
+    result['changed'] = False
+    return result

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of nsinfo's pure logic: namespace links, the /proc pass, pinned paths, validation."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.nsforge.linux.plugins.module_utils import info, mounts
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+
+def test_parse_ns_link():
+    assert info.parse_ns_link('net:[4026531840]') == ('net', 4026531840)
+    assert info.parse_ns_link('pid_for_children:[4026531836]') == ('pid_for_children', 4026531836)
+    assert info.parse_ns_link('/run/netns/web') is None
+    assert info.parse_ns_link('net:[40265x]') is None
+    assert info.parse_ns_link('') is None
+
+
+def _process(root, pid, links, stat=None, cmdline=b'', uid=None):
+    base = os.path.join(str(root), str(pid))
+    os.makedirs(os.path.join(base, 'ns'))
+    for kind, inode in links.items():
+        os.symlink('%s:[%d]' % (kind, inode), os.path.join(base, 'ns', kind))
+    with open(os.path.join(base, 'stat'), 'w') as handle:
+        handle.write(stat or '%d (sleep) S 1 %d %d 0 -1' % (pid, pid, pid))
+    with open(os.path.join(base, 'cmdline'), 'wb') as handle:
+        handle.write(cmdline)
+
+
+def test_scan_counts_processes_and_keeps_the_lowest_pid(tmp_path):
+    _process(tmp_path, 40, {'net': 100, 'uts': 200})
+    _process(tmp_path, 7, {'net': 100, 'uts': 201})
+    _process(tmp_path, 300, {'net': 101, 'uts': 201})
+    os.makedirs(str(tmp_path / 'self'))  # not a process
+    (tmp_path / 'uptime').write_text(u'1 2')
+    found = info.scan_processes(str(tmp_path))
+    assert found == {
+        ('net', 100): [2, 7], ('net', 101): [1, 300],
+        ('uts', 200): [1, 40], ('uts', 201): [2, 7],
+    }
+
+
+def test_scan_skips_missing_kinds_and_vanished_processes(tmp_path):
+    _process(tmp_path, 5, {'net': 100})  # a kernel without the other kinds
+    os.makedirs(str(tmp_path / '9'))  # a process that exited: no ns folder any more
+    assert info.scan_processes(str(tmp_path)) == {('net', 100): [1, 5]}
+    assert info.scan_processes(str(tmp_path / 'nothing-here')) == {}
+
+
+def test_process_details_as_lsns_shows_them(tmp_path):
+    _process(tmp_path, 12, {}, stat='12 (my (odd) name) S 3 12 12 0 -1', cmdline=b'python3\0-m\0http.server\0')
+    ppid, command, uid = info.process_details(12, str(tmp_path))
+    assert ppid == 3
+    assert command == 'python3 -m http.server'
+    assert uid == os.stat(str(tmp_path / '12')).st_uid
+    # a kernel thread has no command line: its name stands in
+    _process(tmp_path, 2, {}, stat='2 (kthreadd) S 0 0 0 0 -1')
+    assert info.process_details(2, str(tmp_path))[:2] == (0, 'kthreadd')
+    assert info.process_details(99, str(tmp_path)) == (None, None, None)
+
+
+MOUNTINFO = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:25 / /run rw,nosuid shared:5 - tmpfs tmpfs rw,mode=755
+41 30 0:4 net:[4026532300] /run/netns/web rw shared:9 - nsfs nsfs rw
+42 30 0:4 net:[4026532300] /run/p/alias rw - nsfs nsfs rw
+43 30 0:4 uts:[4026532301] /run/nsforge/nodes/web/uts rw - nsfs nsfs rw
+44 30 0:4 net:[4026532302] /run/netns/old rw shared:9 - nsfs nsfs rw
+45 30 0:4 net:[4026532303] /run/netns/old rw shared:9 - nsfs nsfs rw
+46 30 0:4 mnt:[4026532304] /run/nsforge/nodes/m\\040x/mntns/mnt rw - nsfs nsfs rw
+47 30 8:1 /srv/net:[1] /run/not-nsfs rw - ext4 /dev/sda1 rw
+"""
+
+
+def test_pinned_paths_from_mountinfo():
+    pins = info.pinned_paths(mounts.parse_mountinfo(MOUNTINFO))
+    assert pins == {
+        ('net', 4026532300): ['/run/netns/web', '/run/p/alias'],
+        ('uts', 4026532301): ['/run/nsforge/nodes/web/uts'],
+        ('net', 4026532303): ['/run/netns/old'],  # the later mount hides the earlier one
+        ('mnt', 4026532304): ['/run/nsforge/nodes/m x/mntns/mnt'],
+    }
+
+
+def test_validate_defaults_and_errors():
+    assert info.validate({'kinds': None, 'node': None, 'service': None}) == set(info.KINDS)
+    assert info.validate({'kinds': ['net', 'pid'], 'node': 'web', 'service': None}) == {'net', 'pid'}
+    with pytest.raises(NsforgeError) as err:
+        info.validate({'kinds': ['net', 'netz'], 'node': None, 'service': None})
+    assert err.value.option == 'kinds[1]'
+    assert "'netz'" in err.value.msg
+    with pytest.raises(NsforgeError) as err:
+        info.validate({'kinds': None, 'node': '../etc', 'service': None})
+    assert err.value.option == 'node'
+    with pytest.raises(NsforgeError) as err:
+        info.validate({'kinds': None, 'node': None, 'service': 'a b'})
+    assert err.value.option == 'service'
