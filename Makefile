@@ -41,7 +41,10 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # Commands needed, as COMMAND:DEBIAN_PACKAGE (installed only when missing).
 # shellcheck: ansible-test's shellcheck sanity test is skipped without it;
 # ping: the molecule scenario's verify step.
-LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping
+# tini: PID 1 of services; nft: the netlab role's NAT; dot: its topology pictures; sysctl: host forwarding
+# with NAT; nsenter, findmnt: the default lab's proofs.
+LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
+  nsenter:util-linux findmnt:util-linux
 TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
