@@ -34,7 +34,8 @@ OTHER_PYTHONS ?= 3.9 3.10 3.12 3.13
 MULTI_PYTHON_TESTS ?= compile import
 # Integration targets to run (default: all under tests/integration/targets/).
 TARGET ?=
-MOLECULE_SCENARIO ?= netlab_small
+# Molecule scenarios to run (default: every extensions/molecule/*/molecule.yml).
+MOLECULE_SCENARIO ?=
 LAB_PLAYBOOK ?= playbooks/lab.yml
 LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 
@@ -55,7 +56,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule clean distclean
+.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -63,7 +64,7 @@ help: ## Show this help
 	@echo
 	@echo "Variables: PYTHON=$(PYTHON)"
 	@echo "  TARGET=<integration target>  SANITY_PYTHON=$(SANITY_PYTHON)  OTHER_PYTHONS='$(OTHER_PYTHONS)'"
-	@echo "  LAB_PLAYBOOK=$(LAB_PLAYBOOK)  MOLECULE_SCENARIO=$(MOLECULE_SCENARIO)"
+	@echo "  LAB_PLAYBOOK=$(LAB_PLAYBOOK)  MOLECULE_SCENARIO=$(MOLECULE_SCENARIO) (empty: all)"
 
 ## ---------------------------------------------------------------- environment
 
@@ -115,7 +116,7 @@ lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
 
 ## ---------------------------------------------------------------- tests
 
-TEST_STAGES := sanity units integration molecule
+TEST_STAGES := sanity units lint integration molecule
 
 test: venv tools ## The whole suite: sanity, units, integration, molecule (stops at the first failure)
 	@times=(); for stage in $(TEST_STAGES); do \
@@ -155,12 +156,23 @@ integration: venv tools collection ## Integration targets, each in a fresh sandb
 	"$(ROOT)/tests/integration/run.sh" $(TARGET)
 
 # Run from the checkout root: molecule sees galaxy.yml and takes its scenarios
-# from extensions/molecule/.  Its state goes to a fresh build/molecule/<scenario>.
-molecule: venv tools collection ## Molecule scenario MOLECULE_SCENARIO in a sandbox
-	rm -rf "$(BUILD)/molecule/$(MOLECULE_SCENARIO)"
-	cd "$(ROOT)" && $(if $(filter 1 true yes,$(ANSIBLE_NOCOLOR)),NO_COLOR=1) \
-	  MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule/$(MOLECULE_SCENARIO)" \
-	  "$(ROOT)/tests/sandbox.sh" "$(VBIN)/molecule" test -s "$(MOLECULE_SCENARIO)"
+# from extensions/molecule/.  Each scenario runs in a sandbox of its own, with its
+# state in a fresh build/molecule/<scenario>; the first failure stops the loop.
+MOLECULE_SCENARIOS = $(or $(MOLECULE_SCENARIO),$(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard $(ROOT)/extensions/molecule/*/molecule.yml)))))
+
+molecule: venv tools collection ## Molecule scenarios (all, or MOLECULE_SCENARIO=name), each in a sandbox
+	@for s in $(MOLECULE_SCENARIOS); do \
+	  echo "--- molecule test -s $$s"; \
+	  rm -rf "$(BUILD)/molecule/$$s"; \
+	  (cd "$(ROOT)" && $(if $(filter 1 true yes,$(ANSIBLE_NOCOLOR)),NO_COLOR=1) \
+	    MOLECULE_EPHEMERAL_DIRECTORY="$(BUILD)/molecule/$$s" \
+	    "$(ROOT)/tests/sandbox.sh" "$(VBIN)/molecule" test -s "$$s") || exit 1; \
+	done
+
+# ansible-lint with the production profile (.ansible-lint) on the roles,
+# playbooks and Molecule scenarios, against the installed collection, offline.
+lint: venv collection ## ansible-lint --profile production on roles, playbooks and molecule scenarios
+	cd "$(ROOT)" && "$(VBIN)/ansible-lint" --offline --nocolor roles playbooks extensions/molecule
 
 ## ---------------------------------------------------------------- housekeeping
 
