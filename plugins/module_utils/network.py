@@ -700,6 +700,7 @@ class Planner:
         self.decls = decls
         self.by_name = dict((d['name'], d) for d in decls)
         self.actual = actual          # name -> actual dict (Reader.node)
+        self._peers_into = None       # node name -> veth peers declared into it
         self._host = None
         self.changes = []
         self.track = dict((d['name'], {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
@@ -839,16 +840,19 @@ class Planner:
             return False
 
     def peers_into(self, name):
-        out = []
-        for decl in self.decls:
-            if decl['state'] != 'present':
-                continue
-            for link in decl['links']:
-                if link['peer'] is not None and link['peer']['netns'] == name:
+        """The veth peers that declarations place in node name (indexed once: a lab of N nodes asks N times)."""
+        if self._peers_into is None:
+            self._peers_into = {}
+            for decl in self.decls:
+                if decl['state'] != 'present':
+                    continue
+                for link in decl['links']:
                     peer = link['peer']
-                    out.append({'name': peer['name'], 'type': 'veth', 'addresses': peer['addresses'], 'master': peer['master'],
-                                'mtu': peer['mtu'], 'mac': None, 'state': 'up'})
-        return out
+                    if peer is not None:
+                        self._peers_into.setdefault(peer['netns'], []).append({
+                            'name': peer['name'], 'type': 'veth', 'addresses': peer['addresses'], 'master': peer['master'],
+                            'mtu': peer['mtu'], 'mac': None, 'state': 'up'})
+        return [dict(item) for item in self._peers_into.get(name, [])]
 
     def plan_link(self, decl, link, links, declared):
         name = decl['name']
@@ -1066,26 +1070,29 @@ class Planner:
                      lambda p=fpath, c=content: write_file(p, c), lambda p=fpath, h=have: restore_file(p, h))
 
 
-def facts(session, name):
-    """The result facts of one node, read from the kernel."""
-    if not nodes.netns_exists(name):
+def facts_of(name, actual):
+    """The result facts of one node from what Reader.node read."""
+    if not actual['exists']:
         return {'name': name, 'state': 'absent', 'path': nodes.netns_path(name), 'inode': None,
                 'hostname': None, 'interfaces': [], 'routes': []}
-    path = nodes.netns_path(name)
     result = {
         'name': name,
         'state': 'present',
-        'path': path,
+        'path': nodes.netns_path(name),
         'inode': nodes.netns_inode(name),
-        'hostname': nodes.read_hostname(name) if nodes.uts_exists(name) else None,
+        'hostname': actual['hostname'],
     }
-    result.update(net_view(session, path))
+    result.update(state_view(actual))
     return result
 
 
 def net_view(session, path):
     """Interfaces (with addresses) and main-table routes of the network namespace at path."""
-    state = session.read(path)
+    return state_view(session.read(path))
+
+
+def state_view(state):
+    """Interfaces by index and routes (without IPv6 link-local ones) of what Session.read returned."""
     interfaces = []
     for ifname, link in sorted(state['links'].items(), key=lambda item: item[1]['index']):
         interfaces.append({
@@ -1117,11 +1124,11 @@ def converge(params, check_mode, session):
         if check_mode or not changes:
             after = dict((d['name'], predicted_view(before[d['name']], d, planner.track[d['name']]) if changes else before[d['name']])
                          for d in decls)
-            node_facts = [facts(session, d['name']) for d in decls]
+            node_facts = [facts_of(d['name'], actual[d['name']]) for d in decls]
         else:
             after_actual = dict((d['name'], Reader(session).node(d)) for d in decls)
             after = dict((d['name'], actual_view(after_actual[d['name']])) for d in decls)
-            node_facts = [facts(session, d['name']) for d in decls]
+            node_facts = [facts_of(d['name'], after_actual[d['name']]) for d in decls]
     result = {
         'changed': bool(changes),
         'changes': descriptions,
