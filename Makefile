@@ -56,7 +56,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint clean distclean
+.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -116,7 +116,7 @@ lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
 
 ## ---------------------------------------------------------------- tests
 
-TEST_STAGES := sanity units lint integration molecule
+TEST_STAGES := sanity units lint integration molecule bench-quick
 
 test: venv tools ## The whole suite: sanity, units, integration, molecule (stops at the first failure)
 	@times=(); for stage in $(TEST_STAGES); do \
@@ -173,6 +173,22 @@ molecule: venv tools collection ## Molecule scenarios (all, or MOLECULE_SCENARIO
 # playbooks and Molecule scenarios, against the installed collection, offline.
 lint: venv collection ## ansible-lint --profile production on roles, playbooks and molecule scenarios
 	cd "$(ROOT)" && "$(VBIN)/ansible-lint" --offline --nocolor roles playbooks extensions/molecule
+
+## ---------------------------------------------------------------- benchmarks
+
+# Each measurement runs in its own sandbox (tests/sandbox.sh).  W1 (d) needs
+# community.general: bench/run.py unpacks it from PyPI's `ansible` package
+# into build/bench/collections once.
+BENCH_ENV = BENCH_COLLECTIONS="$(COLLECTIONS)" BENCH_PYTHON="$(VBIN)/python" BENCH_CACHE="$(BUILD)/bench"
+BENCH_ARGS ?=
+
+bench: venv tools collection ## Benchmark suite, results table in docs/benchmarks.md (about 15 minutes)
+	@mkdir -p "$(BUILD)/bench"
+	$(BENCH_ENV) "$(VBIN)/python" bench/run.py --output docs/benchmarks.md --json "$(BUILD)/bench/results.json" $(BENCH_ARGS)
+
+bench-quick: venv tools collection ## The benchmark harness at N=10, one run: every workload must converge
+	@mkdir -p "$(BUILD)/bench"
+	$(BENCH_ENV) "$(VBIN)/python" bench/run.py --quick --output "$(BUILD)/bench/quick.md" $(BENCH_ARGS)
 
 ## ---------------------------------------------------------------- housekeeping
 

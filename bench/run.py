@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmark suite: every measurement in its own throwaway sandbox, medians, ratios, a results table.
+
+Usage: python bench/run.py [--quick] [--sizes 10,100,300,1000] [--runs 3] [--output docs/benchmarks.md]
+  --quick   N = 10, one run, small W2 and W3: checks that the harness works and that every workload
+            converged to the declared state (make test runs it); writes no table unless --output is given.
+Environment: BENCH_PYTHON, BENCH_COLLECTIONS (see workload.py); BENCH_CACHE, where community.general is
+unpacked for W1 (d) (default build/bench).
+Exit status 1 when a workload did not converge or a re-run reported a change.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SANDBOX = os.path.join(ROOT, 'tests', 'sandbox.sh')
+PYTHON = os.environ.get('BENCH_PYTHON', sys.executable)
+CACHE = os.environ.get('BENCH_CACHE', os.path.join(ROOT, 'build', 'bench'))
+# The release of the `ansible` package that goes with ansible-core 2.18; only its community.general is used.
+ANSIBLE_PACKAGE = 'ansible==11.13.0'
+IPNETNS_MAX = 100  # the common Ansible way is measured up to this N and extrapolated beyond
+
+
+def community_general():
+    """A collections folder holding community.general (unpacked from the `ansible` package on PyPI)."""
+    target = os.path.join(CACHE, 'collections')
+    if os.path.isdir(os.path.join(target, 'ansible_collections', 'community', 'general')):
+        return target
+    download = os.path.join(CACHE, 'download')
+    subprocess.run([PYTHON, '-m', 'pip', 'download', '--quiet', '--no-deps', '--dest', download, ANSIBLE_PACKAGE],
+                   check=True)
+    wheel = [f for f in os.listdir(download) if f.startswith('ansible-') and f.endswith('.whl')][0]
+    with zipfile.ZipFile(os.path.join(download, wheel)) as archive:
+        members = [m for m in archive.namelist() if m.startswith('ansible_collections/community/general/')]
+        archive.extractall(target, members)
+    return target
+
+
+def measure(args, extra_collections=None):
+    """Run one workload in a fresh sandbox; return its JSON result."""
+    env = dict(os.environ)
+    env['BENCH_PYTHON'] = PYTHON
+    if extra_collections:
+        env['BENCH_COLLECTIONS'] = env['BENCH_COLLECTIONS'] + ':' + extra_collections
+    proc = subprocess.run([SANDBOX, PYTHON, os.path.join(HERE, 'workload.py')] + [str(a) for a in args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
+    lines = proc.stdout.decode().strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stdout.decode()[-3000:] + proc.stderr.decode()[-3000:])
+        raise SystemExit('workload %s failed (exit %d)' % (' '.join(str(a) for a in args), proc.returncode))
+    result = json.loads(lines[-1])
+    print('  %s' % json.dumps(result, sort_keys=True), flush=True)
+    return result
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
+
+
+def machine():
+    def first(path, key):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    if line.startswith(key):
+                        return line.split(':', 1)[1].strip()
+        except IOError:
+            pass
+        return 'unknown'
+    versions = subprocess.run([PYTHON, '-c', 'import ansible, pyroute2; print(ansible.__version__, pyroute2.__version__)'],
+                              stdout=subprocess.PIPE, check=True).stdout.decode().split()
+    iproute = subprocess.run(['ip', '-V'], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    return {
+        'cpu': first('/proc/cpuinfo', 'model name'), 'cores': os.cpu_count(),
+        'memory': first('/proc/meminfo', 'MemTotal'), 'kernel': platform.release(),
+        'python': subprocess.run([PYTHON, '-V'], stdout=subprocess.PIPE, check=True).stdout.decode().strip(),
+        'ansible_core': versions[0], 'pyroute2': versions[1], 'iproute2': iproute,
+    }
+
+
+def collect(opts):
+    results = {'w1': {}, 'w2': [], 'w3': []}
+    extra = None
+    for n in opts.sizes:
+        ways = ['play', 'module', 'engine', 'shell', 'floor'] + (['ipnetns'] if n <= IPNETNS_MAX else [])
+        for way in ways:
+            runs = opts.runs if way != 'ipnetns' or n <= 10 else max(1, opts.runs // 2)
+            if way == 'ipnetns' and extra is None:
+                extra = community_general()
+            print('W1 N=%d way=%s (%d run%s)' % (n, way, runs, '' if runs == 1 else 's'), flush=True)
+            results['w1'].setdefault(n, {})[way] = [measure(['w1', way, n], extra if way == 'ipnetns' else None)
+                                                    for dummy in range(runs)]
+    print('W2 %d services' % opts.services, flush=True)
+    results['w2'] = [measure(['w2', opts.services, max(1, opts.services // 10)]) for dummy in range(opts.runs)]
+    print('W3 %d services' % opts.facts_services, flush=True)
+    results['w3'] = [measure(['w3', opts.facts_services, opts.runs])]
+    return results
+
+
+def problems_of(results):
+    problems = []
+    for n, ways in results['w1'].items():
+        for way, runs in ways.items():
+            for run in runs:
+                if not run['verified']:
+                    problems.append('W1 N=%s %s did not converge: %s' % (n, way, run['problems']))
+                if way == 'play' and (run['changed'] != 1 or run['again_changed'] != 0):
+                    problems.append('W1 N=%s play: changed %s, again %s' % (n, run['changed'], run['again_changed']))
+                if way in ('module', 'engine') and (not run['changed'] or run['again_changed']):
+                    problems.append('W1 N=%s module: changed %s, again %s' % (n, run['changed'], run['again_changed']))
+    for key in ('w2', 'w3'):
+        for run in results[key]:
+            if not run['verified']:
+                problems.append('%s did not converge: %s' % (key.upper(), run['problems']))
+    return problems
+
+
+def summarize(results):
+    """Medians per N and way, ratios, extrapolations and target verdicts."""
+    rows = []
+    sizes = sorted(results['w1'])
+    ipnetns_per_node = None
+    for n in sizes:
+        ways = results['w1'][n]
+        row = {'n': n}
+        for way, runs in ways.items():
+            row[way] = median(r['seconds'] for r in runs)
+            if way in ('play', 'module', 'engine'):
+                row[way + '_again'] = median(r['again_seconds'] for r in runs)
+            if 'rss_kib' in runs[0]:
+                row[way + '_rss_mb'] = max(r['rss_kib'] for r in runs) / 1024.0
+        if 'ipnetns' in row:
+            ipnetns_per_node = row['ipnetns'] / n
+            row['ipnetns_extrapolated'] = False
+        elif ipnetns_per_node is not None:
+            row['ipnetns'] = ipnetns_per_node * n
+            row['ipnetns_extrapolated'] = True
+        rows.append(row)
+    w2 = results['w2']
+    w3 = results['w3']
+    summary = {
+        'w1': rows,
+        'w2': {k: median(r[k] for r in w2) for k in ('start_ms_median', 'start_ms_max', 'stop_ms_median',
+                                                     'overhead_kib_median', 'overhead_kib_max', 'module_rss_kib')},
+        'w3': {k: median(r[k] for r in w3) for k in ('seconds', 'namespaces', 'rss_kib')},
+    }
+    summary['w2']['services'] = w2[0]['services']
+    summary['w3']['services'] = w3[0]['services']
+    summary['targets'] = targets(summary)
+    return summary
+
+
+def targets(summary):
+    """(what, measured, met) for each target of the issue that the sizes measured allow."""
+    out = []
+    by_n = dict((row['n'], row) for row in summary['w1'])
+    row = by_n.get(300)
+    if row:
+        out.append(('W1 N=300: (a) one netns task through ansible-playbook takes no longer than (c) the ip script',
+                    '(c)/(a) = %.2f' % (row['shell'] / row['play']), row['play'] <= row['shell']))
+        out.append(('W1 N=300: (a) is at least 20 times faster than (d) ip_netns + command loops',
+                    '(d)/(a) = %.0f%s' % (row['ipnetns'] / row['play'], ' (d extrapolated)' if row['ipnetns_extrapolated'] else ''),
+                    row['ipnetns'] >= 20 * row['play']))
+        out.append(('W1 N=300: (b) the re-run takes at most a tenth of (a)\'s module time, with changed: false '
+                    '(engine time, in one process)',
+                    'engine again/engine = %.3f (module runs with interpreter start: %.2f)'
+                    % (row['engine_again'] / row['engine'], row['module_again'] / row['module']),
+                    row['engine_again'] <= row['engine'] / 10))
+        out.append(('W1 N=300: the module\'s time is within 3 times the floor (e)',
+                    'module/(e) = %.2f' % (row['module'] / row['floor']), row['module'] <= 3 * row['floor']))
+    sizes = sorted(by_n)
+    if len(sizes) >= 3:
+        base, last = by_n[sizes[1]], by_n[sizes[-1]]
+        early = base['engine'] / base['floor']
+        late = last['engine'] / last['floor']
+        out.append(('W1: cost per node stays flat from N=%d to N=%d: the engine\'s time grows no faster than the '
+                    'kernel work of the floor (engine/(e) at N=%d within 1.5 times that at N=%d)'
+                    % (sizes[1], sizes[-1], sizes[-1], sizes[1]),
+                    'engine/(e) %.2f at N=%d, %.2f at N=%d; engine ms per node %s'
+                    % (early, sizes[1], late, sizes[-1],
+                       ', '.join('%.1f' % (1000 * by_n[n]['engine'] / n) for n in sizes)),
+                    late <= 1.5 * early))
+    row = by_n.get(1000)
+    if row:
+        out.append(('W1 N=1000: module peak resident memory at most 100 MB', '%.0f MB' % row['module_rss_mb'],
+                    row['module_rss_mb'] <= 100))
+    w2 = summary['w2']
+    out.append(('W2: at most 20 ms of engine time per service start', '%.1f ms median, %.1f ms max'
+                % (w2['start_ms_median'], w2['start_ms_max']), w2['start_ms_median'] <= 20))
+    out.append(('W2: at most 2 MB resident per service beyond its own process', '%.1f MB median, %.1f MB max'
+                % (w2['overhead_kib_median'] / 1024.0, w2['overhead_kib_max'] / 1024.0), w2['overhead_kib_max'] <= 2048))
+    w3 = summary['w3']
+    out.append(('W3: nsinfo with %d namespaces and %d services in at most 1 s' % (w3['namespaces'], w3['services']),
+                '%.2f s' % w3['seconds'], w3['seconds'] <= 1.0))
+    return out
+
+
+def fmt(value, digits=2):
+    return '-' if value is None else ('%.*f' % (digits, value))
+
+
+def markdown(summary, info, opts, command):
+    lines = [
+        '# Benchmarks',
+        '',
+        'Written by `%s` on %s. Every measurement ran in its own throwaway sandbox (`tests/sandbox.sh`: new network,'
+        ' mount, PID, UTS and IPC namespaces, a tmpfs on `/run`), the machine\'s own network untouched. Times are '
+        'medians of %d runs; this machine is shared and noisy, so read the ratios, which were measured side by side '
+        'in the same run, rather than the absolute seconds.' % (command, datetime.date.today().isoformat(), opts.runs),
+        '',
+        '## Machine',
+        '',
+        '| | |', '| --- | --- |',
+    ]
+    for key in ('cpu', 'cores', 'memory', 'kernel', 'python', 'ansible_core', 'pyroute2', 'iproute2'):
+        lines.append('| %s | %s |' % (key, info[key]))
+    lines += [
+        '',
+        '## W1: a lab of N nodes',
+        '',
+        'Each node: a network namespace, `lo` up, a veth to bridge `br0` in a switch node, one IPv4 and one IPv6 '
+        'address, a default route, a hostname (`bench/topology.py`).',
+        '',
+        '- (a) one `nsforge.linux.netns` task with the `namespaces` list, through `ansible-playbook` (whole run);',
+        '- (b) the same again, nothing to change (`changed: false` checked);',
+        '- module: the same task\'s module run directly (`python -m ...netns args.json`: interpreter start, '
+        'argument checks, reading, planning, applying, result), from scratch and again;',
+        '- engine: the engine\'s `converge` alone, timed inside one process (no interpreter start, no result '
+        'conversion), from scratch and again;',
+        '- (c) a shell script of `ip` commands, one per step (`ip netns add`, `ip -n ... addr add`, '
+        '`unshare --uts=FILE hostname`);',
+        '- (d) the common Ansible way: `community.general.ip_netns` and `ansible.builtin.command: ip ...` tasks in '
+        'loops (measured up to N=%d, extrapolated linearly beyond and marked *);' % IPNETNS_MAX,
+        '- (e) the floor: one Python process doing only the kernel work (unshare, bind mount, netlink through '
+        'pyroute2 as the module does) with no reading, planning or checking (`bench/floor.py`).',
+        '',
+        'Every run was verified afterwards with `ip -j netns list`, `ip -all netns exec ip -j addr/route` and '
+        '`nsenter --uts=... hostname`.',
+        '',
+        '| N | (a) play s | (b) again s | module s | module again s | engine s | engine again s | (c) ip script s '
+        '| (d) ip_netns s | (e) floor s | (c)/(a) | (d)/(a) | engine again/engine | module/(e) | engine ms/node '
+        '| module peak MB |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ]
+    for row in summary['w1']:
+        star = '*' if row.get('ipnetns_extrapolated') else ''
+        lines.append('| %d | %s | %s | %s | %s | %s | %s | %s | %s%s | %s | %s | %s%s | %s | %s | %s | %s |' % (
+            row['n'], fmt(row['play']), fmt(row['play_again']), fmt(row['module']), fmt(row['module_again']),
+            fmt(row['engine']), fmt(row['engine_again'], 3), fmt(row['shell']), fmt(row.get('ipnetns'), 1), star,
+            fmt(row['floor']), fmt(row['shell'] / row['play']),
+            fmt(row['ipnetns'] / row['play'], 0) if row.get('ipnetns') else '-', star,
+            fmt(row['engine_again'] / row['engine'], 3), fmt(row['module'] / row['floor']),
+            fmt(1000 * row['engine'] / row['n']), fmt(row['module_rss_mb'], 0)))
+    w2, w3 = summary['w2'], summary['w3']
+    lines += [
+        '',
+        '## W2: %d services' % w2['services'],
+        '',
+        'Each service: `sleep` under the `nsproc` init (tini) as PID 1 of a new PID namespace, with new UTS, IPC and '
+        'mount namespaces, joined to one of %d nodes\' network namespaces; `startup_check: 0`. Engine time is the '
+        'time of the engine\'s `converge` call in one process, without the interpreter start that a task adds. '
+        'Verified with `/proc/<pid>/status` (NSpid 1), `stat` of the namespace files, and that no process is left '
+        'after the stops.' % max(1, w2['services'] // 10),
+        '',
+        '| start ms (median) | start ms (max) | stop ms (median) | resident per service beyond its program, KiB '
+        '(median / max) | module process peak MB |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+        '| %s | %s | %s | %d / %d | %s |' % (
+            fmt(w2['start_ms_median'], 1), fmt(w2['start_ms_max'], 1), fmt(w2['stop_ms_median'], 1),
+            w2['overhead_kib_median'], w2['overhead_kib_max'], fmt(w2['module_rss_kib'] / 1024.0, 0)),
+        '',
+        '## W3: facts',
+        '',
+        '`nsinfo` run directly (interpreter start included) on a host with %d namespaces and %d services, '
+        'network reading on; verified against `lsns --json --list` (every namespace listed) and the services\' '
+        'status.' % (w3['namespaces'], w3['services']),
+        '',
+        '| seconds | peak MB |', '| ---: | ---: |',
+        '| %s | %s |' % (fmt(w3['seconds']), fmt(w3['rss_kib'] / 1024.0, 0)),
+        '',
+        '## Targets',
+        '',
+        '| target | measured | met |', '| --- | --- | --- |',
+    ]
+    for what, measured, met in summary['targets']:
+        lines.append('| %s | %s | %s |' % (what, measured, 'yes' if met else '**no**'))
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--quick', action='store_true')
+    parser.add_argument('--sizes', default='10,100,300,1000')
+    parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--services', type=int, default=100)
+    parser.add_argument('--facts-services', type=int, default=200)
+    parser.add_argument('--output')
+    parser.add_argument('--json')
+    opts = parser.parse_args()
+    if opts.quick:
+        opts.sizes, opts.runs, opts.services, opts.facts_services = '10', 1, 10, 10
+    opts.sizes = [int(n) for n in opts.sizes.split(',')]
+    if 'BENCH_COLLECTIONS' not in os.environ:
+        raise SystemExit('set BENCH_COLLECTIONS (make bench does)')
+    results = collect(opts)
+    summary = summarize(results)
+    problems = problems_of(results)
+    if opts.json:
+        with open(opts.json, 'w') as handle:
+            json.dump({'results': results, 'summary': summary}, handle, indent=1, sort_keys=True, default=str)
+    command = 'make bench-quick' if opts.quick else 'make bench'
+    if opts.output:
+        with open(opts.output, 'w') as handle:
+            handle.write(markdown(summary, machine(), opts, command))
+        print('wrote %s' % opts.output)
+    for what, measured, met in summary['targets']:
+        print('%-4s %s: %s' % ('ok' if met else 'MISS', what, measured))
+    for problem in problems:
+        print('PROBLEM: %s' % problem)
+    if problems:
+        sys.exit(1)
+    print('all workloads converged to the declared state')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One benchmark measurement, run inside a throwaway sandbox (tests/sandbox.sh) by bench/run.py.
+
+Usage: workload.py w1 WAY N | w2 SERVICES NODES | w3 SERVICES
+Prints one JSON object: the timings, the peak resident memory of the measured
+process where there is one, and `verified`, the result of checking with
+independent tools (ip, nsenter, /proc, lsns) that the declared state exists.
+
+Environment: BENCH_PYTHON (the interpreter with ansible-core and pyroute2),
+BENCH_COLLECTIONS (ANSIBLE_COLLECTIONS_PATH holding nsforge.linux and, for
+W1 way `ipnetns`, community.general).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import topology
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = os.environ.get('BENCH_PYTHON', sys.executable)
+COLLECTIONS = os.environ['BENCH_COLLECTIONS']
+WORK = tempfile.mkdtemp(prefix='nsforge-bench.')
+MODULES = 'ansible_collections.nsforge.linux.plugins.modules.'
+
+
+def run_measured(argv, env=None):
+    """Run argv and return (seconds, peak resident KiB of that process itself, stdout)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    out_path = os.path.join(WORK, 'out.%d' % time.monotonic_ns())
+    with open(out_path, 'wb') as out, open(out_path + '.err', 'wb') as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    with open(out_path) as handle:
+        text = handle.read()
+    if proc.returncode != 0:
+        with open(out_path + '.err') as handle:
+            raise SystemExit('%s failed (%d): %s %s'
+                             % (' '.join(argv[:4]), proc.returncode, text[-2000:], handle.read()[-2000:]))
+    return seconds, usage.ru_maxrss, text
+
+
+def module(name, args):
+    """Run a module of the collection directly (no Ansible controller); return (seconds, KiB, result)."""
+    path = os.path.join(WORK, '%s.%d.json' % (name, time.monotonic_ns()))
+    with open(path, 'w') as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': args}, handle)
+    seconds, rss, out = run_measured([PYTHON, '-m', MODULES + name, path], env={'PYTHONPATH': COLLECTIONS})
+    result = json.loads(out)
+    if result.get('failed'):
+        raise SystemExit('module %s failed: %s' % (name, result.get('msg')))
+    return seconds, rss, result
+
+
+def playbook(plays):
+    """Run a playbook against localhost through ansible-playbook; return (seconds, changed tasks)."""
+    path = os.path.join(WORK, 'play.%d.json' % time.monotonic_ns())
+    with open(path, 'w') as handle:
+        json.dump(plays, handle)
+    inventory = os.path.join(WORK, 'inventory.ini')
+    with open(inventory, 'w') as handle:
+        handle.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
+    bindir = os.path.dirname(PYTHON)
+    env = {'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_RETRY_FILES_ENABLED': '0',
+           'ANSIBLE_HOST_KEY_CHECKING': '0', 'PATH': bindir + ':' + os.environ.get('PATH', '')}
+    seconds, _rss, out = run_measured([os.path.join(bindir, 'ansible-playbook'), '-i', inventory, path], env=env)
+    found = re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', out)
+    return seconds, int(found.group(1)) if found else None
+
+
+# ---------------------------------------------------------------------------
+# independent verification
+
+
+def sh(argv):
+    return subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode()
+
+
+def verify_w1(n):
+    """Check the W1 lab with ip and nsenter; return a list of problems (empty when it is right)."""
+    problems = []
+    names = set(item['name'] for item in json.loads(sh(['ip', '-j', 'netns', 'list']) or '[]'))
+    want = set(['sw'] + ['n%d' % i for i in range(1, n + 1)])
+    if names != want:
+        problems.append('ip netns list: %d namespaces, %d expected' % (len(names), len(want)))
+    ports = json.loads(sh(['ip', '-n', 'sw', '-j', 'link', 'show', 'master', 'br0']) or '[]')
+    if len([p for p in ports if 'UP' in p.get('flags', [])]) != n:
+        problems.append('bridge br0: %d ports up, %d expected' % (len(ports), n))
+    # every node: eth0 up with both addresses, a default route (ip -all netns exec runs ip once per namespace)
+    addr_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show', 'dev', 'eth0'])
+    route_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'default'])
+    addrs = dict(re.findall(r'^netns: (\S+)\n(.*)$', addr_out, re.M))
+    routes = dict(re.findall(r'^netns: (\S+)\n(.*)$', route_out, re.M))
+    for i in range(1, n + 1):
+        item = topology.node(i)
+        links = json.loads(addrs.get(item['name']) or '[]')
+        got = sorted('%s/%d' % (a['local'], a['prefixlen']) for link in links for a in link.get('addr_info', [])
+                     if a.get('scope') != 'link')
+        if got != sorted([item['v4'], item['v6']]) or not links or 'UP' not in links[0].get('flags', []):
+            problems.append('%s: eth0 addresses %s' % (item['name'], got))
+        default = json.loads(routes.get(item['name']) or '[]')
+        if [r.get('gateway') for r in default] != [str(topology.GW4)]:
+            problems.append('%s: default route %s' % (item['name'], default))
+    # hostnames of a sample of nodes, with nsenter (a process per node is too slow for all)
+    for i in sorted(set([1, n, (n + 1) // 2])):
+        name = 'n%d' % i
+        handle = '/run/nsforge/nodes/%s/uts' % name
+        if not os.path.exists(handle):
+            handle = '/run/bench-uts/%s' % name
+        got = sh(['nsenter', '--uts=' + handle, 'hostname']).strip()
+        if got != name:
+            problems.append('%s: hostname %r' % (name, got))
+    return problems[:10]
+
+
+# ---------------------------------------------------------------------------
+# W1
+
+
+def w1(way, n):
+    result = {'workload': 'w1', 'way': way, 'n': n}
+    if way == 'play':
+        args_path = os.path.join(WORK, 'w1-args.json')
+        with open(args_path, 'w') as handle:
+            json.dump(topology.netns_args(n), handle)
+        plays = topology.netns_playbook(args_path)
+        result['seconds'], result['changed'] = playbook(plays)
+        result['again_seconds'], result['again_changed'] = playbook(plays)
+    elif way == 'module':
+        args = topology.netns_args(n)
+        result['seconds'], result['rss_kib'], first = module('netns', args)
+        result['again_seconds'], result['again_rss_kib'], again = module('netns', args)
+        result['changes'] = len(first['changes'])
+        result['changed'] = first['changed']
+        result['again_changed'] = again['changed']
+    elif way == 'engine':
+        result['seconds'], result['changed'] = engine_netns(topology.netns_args(n))
+        result['again_seconds'], result['again_changed'] = engine_netns(topology.netns_args(n))
+    elif way == 'shell':
+        path = os.path.join(WORK, 'w1.sh')
+        with open(path, 'w') as handle:
+            handle.write(topology.shell_script(n))
+        result['seconds'], result['rss_kib'], _out = run_measured(['bash', path])
+    elif way == 'ipnetns':
+        result['seconds'], result['changed'] = playbook(topology.ip_netns_playbook(n))
+    elif way == 'floor':
+        result['seconds'], result['rss_kib'], _out = run_measured(
+            [PYTHON, os.path.join(HERE, 'floor.py'), str(n)], env={'PYTHONPATH': COLLECTIONS})
+    else:
+        raise SystemExit('unknown way %s' % way)
+    problems = verify_w1(n)
+    result['verified'] = not problems
+    result['problems'] = problems
+    return result
+
+
+def engine_netns(args):
+    """The netns engine's own time, in this process: validation, reading, planning, applying, facts."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.nsforge.linux.plugins.module_utils import netlink, network
+    spec = network.argument_spec()
+    validated = ArgumentSpecValidator(spec['argument_spec']).validate(args)
+    if validated.error_messages:
+        raise SystemExit('; '.join(validated.error_messages))
+    session = netlink.Session()
+    start = time.perf_counter()
+    try:
+        result = network.converge(validated.validated_parameters, False, session)
+    finally:
+        session.close()
+    return time.perf_counter() - start, result['changed']
+
+
+# ---------------------------------------------------------------------------
+# W2 and W3: services
+
+
+def service_params(name, node):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    spec = services.argument_spec()['argument_spec']
+    validated = ArgumentSpecValidator(spec).validate({
+        'name': name, 'command': ['sleep', '1000000'], 'startup_check': 0,
+        'namespaces': {'net': node, 'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new'},
+    })
+    if validated.error_messages:
+        raise SystemExit("; ".join(validated.error_messages))
+    return validated.validated_parameters
+
+
+def make_nodes(count):
+    seconds, _rss, result = module('netns', {'namespaces': [{'name': 'node%d' % i} for i in range(count)]})
+    return seconds
+
+
+def start_services(count, nodes):
+    """Start services in-process through the engine; return the engine seconds of each start."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    times = []
+    for i in range(count):
+        params = service_params('svc%d' % i, 'node%d' % (i % nodes))
+        start = time.perf_counter()
+        services.converge(None, params, False)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as handle:
+        for line in handle:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def tree(pid):
+    """pid and its descendants."""
+    out = [pid]
+    with open('/proc/%d/task/%d/children' % (pid, pid)) as handle:
+        for child in handle.read().split():
+            out.extend(tree(int(child)))
+    return out
+
+
+def verify_services(count, nodes):
+    """Check the services with /proc and stat: running, PID 1 of their own PID namespace, in their node's network."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    problems = []
+    host_pid_ns = os.stat('/proc/self/ns/pid').st_ino
+    pid_namespaces = set()
+    overhead = []
+    for i in range(count):
+        record = services.read_record('svc%d' % i)
+        pid = record['pid']
+        pid_ns = os.stat('/proc/%d/ns/pid' % pid).st_ino
+        pid_namespaces.add(pid_ns)
+        with open('/proc/%d/status' % pid) as handle:
+            nspid = [line.split()[1:] for line in handle if line.startswith('NSpid:')][0]
+        net = os.stat('/proc/%d/ns/net' % pid).st_ino
+        node_net = os.stat('/run/netns/node%d' % (i % nodes)).st_ino
+        if pid_ns == host_pid_ns or nspid[-1] != '1' or net != node_net:
+            problems.append('svc%d: pid ns %d, NSpid %s, net %d (node %d)' % (i, pid_ns, nspid, net, node_net))
+        members = tree(pid)
+        program = [p for p in members if open('/proc/%d/comm' % p).read().strip() == 'sleep']
+        if len(program) != 1:
+            problems.append('svc%d: %d sleep processes' % (i, len(program)))
+            continue
+        overhead.append(sum(rss_kib(p) for p in members) - rss_kib(program[0]))
+    if len(pid_namespaces) != count:
+        problems.append('%d distinct PID namespaces for %d services' % (len(pid_namespaces), count))
+    return problems[:10], overhead
+
+
+def stop_services(count):
+    sys.path.insert(0, COLLECTIONS)
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    spec = services.argument_spec()['argument_spec']
+    times = []
+    pids = []
+    for i in range(count):
+        pids.append(services.read_record('svc%d' % i)['pid'])
+        params = ArgumentSpecValidator(spec).validate({'name': 'svc%d' % i, 'state': 'absent'}).validated_parameters
+        start = time.perf_counter()
+        services.converge(None, params, False)
+        times.append(time.perf_counter() - start)
+    left = [p for p in pids if os.path.exists('/proc/%d' % p)]
+    return times, left
+
+
+def median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
+
+
+def w2(count, nodes):
+    result = {'workload': 'w2', 'services': count, 'nodes': nodes}
+    make_nodes(nodes)
+    start_times = start_services(count, nodes)
+    problems, overhead = verify_services(count, nodes)
+    # one more start through the module itself, for the module process's peak memory
+    _seconds, result['module_rss_kib'], started = module('nsproc', {
+        'name': 'svc-extra', 'command': ['sleep', '1000000'], 'startup_check': 0,
+        'namespaces': {'net': 'node0', 'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new'}})
+    if started['service']['status'] != 'running':
+        problems.append('svc-extra: %s' % started['service']['status'])
+    stop_times, left = stop_services(count)
+    if left:
+        problems.append('%d service processes left after stopping' % len(left))
+    result.update({
+        'start_ms_median': 1000 * median(start_times), 'start_ms_max': 1000 * max(start_times),
+        'stop_ms_median': 1000 * median(stop_times), 'stop_ms_max': 1000 * max(stop_times),
+        'overhead_kib_median': median(overhead), 'overhead_kib_max': max(overhead) if overhead else None,
+        'verified': not problems, 'problems': problems,
+    })
+    return result
+
+
+def w3(count, runs):
+    nodes = count
+    result = {'workload': 'w3', 'services': count, 'nodes': nodes}
+    make_nodes(nodes)
+    start_services(count, nodes)
+    problems, _overhead = verify_services(count, nodes)
+    times = []
+    rss = []
+    info = None
+    for dummy in range(runs):
+        seconds, kib, info = module('nsinfo', {})
+        times.append(seconds)
+        rss.append(kib)
+    lsns = json.loads(sh(['lsns', '--json', '--list', '--output', 'NS,TYPE']))['namespaces']
+    listed = set((n['kind'], n['inode']) for n in info['namespaces'])
+    missing = [n for n in lsns if (n['type'], n['ns']) not in listed]
+    if missing:
+        problems.append('%d namespaces of lsns not in nsinfo' % len(missing))
+    running = [n for n, s in info['services'].items() if s['status'] == 'running']
+    if len(running) != count:
+        problems.append('%d services running in nsinfo, %d expected' % (len(running), count))
+    result.update({'namespaces': len(info['namespaces']), 'seconds': median(times), 'rss_kib': max(rss),
+                   'verified': not problems, 'problems': problems})
+    return result
+
+
+def main(argv):
+    if argv[0] == 'w1':
+        out = w1(argv[1], int(argv[2]))
+    elif argv[0] == 'w2':
+        out = w2(int(argv[1]), int(argv[2]))
+    elif argv[0] == 'w3':
+        out = w3(int(argv[1]), int(argv[2]) if len(argv) > 2 else 3)
+    else:
+        raise SystemExit(__doc__)
+    print(json.dumps(out, sort_keys=True))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
