@@ -25,6 +25,11 @@ options:
   previous:
     description: The record of the previous run (C(record) of the previous result), or nothing for a new lab.
     type: dict
+  others:
+    description:
+      - The other labs on the host, as a mapping from lab name to the nodes of its record. A node of another lab is
+        refused, since deploying it here would reconfigure it there.
+    type: dict
 '''
 
 EXAMPLES = r'''
@@ -48,9 +53,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
 
 
-def netlab_plan(topology, previous=None):
+def netlab_plan(topology, previous=None, others=None):
     try:
-        return plan(topology, previous or None)
+        return plan(topology, previous or None, others or None)
     except TopologyError as exc:
         raise AnsibleFilterError('netlab topology: %s' % exc)
 

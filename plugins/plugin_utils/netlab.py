@@ -266,8 +266,12 @@ def _int_opt(addressing, key, default, lo, hi):
     return value
 
 
-def plan(topology, previous=None):
-    """Validate a topology and turn it into the declarations of the modules; see the module docstring."""
+def plan(topology, previous=None, others=None):
+    """Validate a topology and turn it into the declarations of the modules; see the module docstring.
+
+    others maps the names of the other labs on the host to the nodes their records hold: a node of another lab is
+    refused, since deploying it here would reconfigure (and purge) it there.
+    """
     if not isinstance(topology, dict):
         _fail('topology', 'expected a mapping with name, nodes and links')
     name = topology.get('name')
@@ -293,6 +297,14 @@ def plan(topology, previous=None):
         unknown = sorted(set(spec) - {'subnet', 'subnet6', 'mtu'})
         if unknown:
             _fail('bridges.%s' % bname, 'unknown setting(s) %s' % ', '.join(unknown))
+
+    for other, owned in sorted((others or {}).items()):
+        if other == name:
+            continue
+        for nname in list(bridge_specs) + list(node_specs):
+            if nname in (owned or []):
+                _fail('%s.%s' % ('bridges' if nname in bridge_specs else 'nodes', nname),
+                      'the node belongs to lab %s; remove it from that lab first' % other)
 
     pod = {}
     for nname, spec in node_specs.items():

@@ -287,3 +287,11 @@ def test_plan_does_not_modify_its_input():
     kept = copy.deepcopy(original)
     plan(original)
     assert original == kept
+
+
+def test_node_of_another_lab_is_refused():
+    with pytest.raises(TopologyError, match=r'nodes.r1: the node belongs to lab other; remove it from that lab first'):
+        plan(topo(), None, {'other': ['x', 'r1'], 'lab1': ['a']})
+    with pytest.raises(TopologyError, match=r'bridges.lan: the node belongs to lab other'):
+        plan(topo(), None, {'other': ['lan']})
+    assert plan(topo(), None, {'lab1': ['a', 'r1'], 'other': ['x']})['namespaces']
