@@ -46,7 +46,7 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # with NAT; nsenter, findmnt: the default lab's proofs.
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
   nsenter:util-linux findmnt:util-linux
-TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap
+TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
