@@ -47,7 +47,7 @@ def parse_limits(limits, option='limits'):
 
 def parent_name():
     name = os.environ.get(PARENT_ENV) or 'nsforge'
-    if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$', name) or '..' in name:
+    if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z', name) or '..' in name:
         raise NsforgeError('%s: invalid cgroup parent %r' % (PARENT_ENV, name))
     return name
 

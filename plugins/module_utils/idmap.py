@@ -234,6 +234,8 @@ def plan_ranges(text, user, want, state, exclusive=False, option='subuid', uid=N
                 removed.add(line.number)
     elif want is not None:
         start, count = want
+        if start == 0:
+            raise bad_option(option + '.start', start, 'a subordinate range holding ID 0 would let the user map host root')
         if start is not None:
             for line in others:
                 if _overlaps(start, count, line):

@@ -11,9 +11,42 @@ __metaclass__ = type
 import os
 import traceback
 
+from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+
+
+def misplaced_elements(argument_spec, params, prefix=''):
+    """(path, value) of the first element of a list of dicts that is not a dict, or of a dict
+    option with suboptions given a number or a list; None when there is none.
+
+    ansible-core refuses such an element with a message that names no option
+    ("dictionary requested, could not parse JSON or key=value"), and crashes with
+    a traceback on a number where a dict with suboptions belongs; this names the option.
+    """
+    if not isinstance(params, dict):
+        return None
+    for key, spec in argument_spec.items():
+        value = params.get(key)
+        options = spec.get('options')
+        if value is None or not options:
+            continue
+        path = prefix + key
+        if spec.get('type') == 'list' and spec.get('elements') == 'dict' and isinstance(value, list):
+            for idx, element in enumerate(value):
+                if not isinstance(element, dict):
+                    return '%s[%d]' % (path, idx), element
+                found = misplaced_elements(options, element, '%s[%d].' % (path, idx))
+                if found:
+                    return found
+        elif spec.get('type') == 'dict':
+            if not isinstance(value, (dict, str)):  # a string may still be key=value or JSON
+                return path, value
+            found = misplaced_elements(options, value, path + '.')
+            if found:
+                return found
+    return None
 
 
 def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
@@ -21,6 +54,15 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
 
     needs_pyroute2 may be a function of the module's parameters.
     """
+    params = basic._load_params()
+    found = misplaced_elements(spec['argument_spec'], params)
+    if found:
+        # A module that takes the options as they are, only to fail naming the one at fault; the
+        # value itself is not shown (it may hold a secret of a no_log option).
+        raw = dict((key, {'type': 'raw', 'no_log': bool(spec['argument_spec'].get(key, {}).get('no_log'))})
+                   for key in params if not key.startswith('_ansible_'))
+        AnsibleModule(argument_spec=raw, supports_check_mode=True).fail_json(
+            msg='%s: expected a mapping of suboptions, got a %s' % (found[0], type(found[1]).__name__), option=found[0])
     module = AnsibleModule(**spec)
     from ansible_collections.nsforge.linux.plugins.module_utils import netlink
     if callable(needs_pyroute2):

@@ -159,11 +159,11 @@ def validate(params):
             decl['src_is_dir'] = os.path.isdir(decl['src'])
         if kind == 'tmpfs':
             if mount.get('size') is not None:
-                if not re.match(r'^\d+[kKmMgGtT]?$|^\d{1,3}%$', mount['size']):
+                if not re.match(r'^\d+[kKmMgGtT]?\Z|^\d{1,3}%\Z', mount['size']):
                     raise bad_option(opt + '.size', mount['size'], 'expected a size such as 64m or 10%')
                 decl['size'] = mount['size'].lower()
             if mount.get('mode') is not None:
-                if not re.match(r'^0?[0-7]{3,4}$', mount['mode']):
+                if not re.match(r'^0?[0-7]{3,4}\Z', mount['mode']):
                     raise bad_option(opt + '.mode', mount['mode'], 'expected an octal mode such as 1777')
                 decl['mode'] = '%o' % int(mount['mode'], 8)
         if kind == 'overlay' and mount['state'] == 'mounted':

@@ -145,7 +145,7 @@ def norm_ip(value, option, family=None):
 
 
 def norm_mac(value, option):
-    if not re.match(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', value or ''):
+    if not re.match(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\Z', value or ''):
         raise bad_option(option, value, 'expected a MAC address such as 02:00:00:00:00:01')
     if int(value[:2], 16) & 1:
         raise bad_option(option, value, 'a multicast MAC address cannot be an interface address')
@@ -253,7 +253,7 @@ def check_hostname(value, option):
 
 def check_dnsname(value, option):
     if not isinstance(value, str) or not value or len(value) > 253 or \
-            not re.match(r'^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$', value) or '..' in value:
+            not re.match(r'^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?\Z', value) or '..' in value:
         raise bad_option(option, value, 'expected a DNS name')
     return value
 
@@ -645,7 +645,8 @@ class Reader:
 
     def node(self, decl):
         name = decl['name']
-        actual = {'exists': nodes.netns_exists(name), 'stale': nodes.netns_stale(name), 'links': {}, 'routes': [],
+        pinned = nodes.netns_state(name)
+        actual = {'exists': pinned == 'present', 'stale': pinned == 'stale', 'links': {}, 'routes': [],
                   'sysctl': {}, 'hostname': None, 'uts': nodes.uts_exists(name), 'files': {}}
         if actual['exists']:
             tables = set(r['table'] for r in decl['routes']) | set([RT_TABLE_MAIN])

@@ -35,7 +35,10 @@ LOCK_DIR = STATE_DIR + '/locks'
 ETC_NETNS_DIR = '/etc/netns'
 
 NAME_MAX = 255
-_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
+_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z')
+
+
+_GOOD_NAMES = set()
 
 
 def check_name(name, option='name'):
@@ -45,6 +48,8 @@ def check_name(name, option='name'):
     safe path component: letters, digits, '_', '-', '.', not starting with
     '.' or '-', no '..', at most 255 bytes.
     """
+    if isinstance(name, str) and name in _GOOD_NAMES:
+        return name  # every path of a node checks its name; a lab of a thousand nodes asks tens of thousands of times
     if not isinstance(name, str):
         raise bad_option(option, name, 'a node name must be a string')
     if name == '':
@@ -62,6 +67,7 @@ def check_name(name, option='name'):
     if not _NAME_RE.match(name):
         raise bad_option(option, name, "a node name may hold only ASCII letters, digits, '_', '-' and '.', "
                                        "and must not start with '.' or '-'")
+    _GOOD_NAMES.add(name)
     return name
 
 
@@ -100,8 +106,15 @@ def netns_exists(name):
 
 def netns_stale(name):
     """True when /run/netns/<name> exists but pins nothing (left by a crash or a reboot)."""
+    return netns_state(name) == 'stale'
+
+
+def netns_state(name):
+    """'present' (a pinned network namespace), 'stale' (a file that pins nothing) or 'absent'."""
     path = netns_path(name)
-    return os.path.lexists(path) and not kernel.is_nsfs_mount(path, 'net')
+    if kernel.is_nsfs_mount(path, 'net'):
+        return 'present'
+    return 'stale' if os.path.lexists(path) else 'absent'
 
 
 def ns_handle(name, kind):

@@ -28,7 +28,7 @@ from ansible_collections.nsforge.linux.plugins.module_utils.network import check
 RECORD_VERSION = 1
 BRIDGE_IFNAME = 'br0'
 NAT_IFNAME = 'nat0'
-_LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$')
+_LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
 _SERVICE_KEYS = frozenset((
     'name', 'state', 'type', 'command', 'env', 'cwd', 'user', 'group', 'umask', 'node', 'namespaces', 'hostname',
     'mount_proc', 'mounts', 'uid_map', 'gid_map', 'map_root_user', 'allow_host_root', 'init', 'stop_signal',
