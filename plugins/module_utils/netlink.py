@@ -137,7 +137,7 @@ class Session:
                 links[name]['addresses'].append(cidr)
         wanted = set(tables or [RT_TABLE_MAIN])
         routes = []
-        for route in raw.dump_routes():
+        for route in raw.dump_routes(sorted(wanted)):
             if route['table'] not in wanted or route.pop('type') != RTN_UNICAST:
                 continue
             oif = route.pop('oif')
@@ -269,7 +269,10 @@ RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
 RTN_UNICAST = 1
+RT_TABLE_COMPAT = 252
 NLA_TYPE_MASK = 0x3fff
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
 
 IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
@@ -447,6 +450,13 @@ class RawRoute:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         self.sock.bind((0, 0))
         self.seq = 0
+        # With strict checking (Linux 4.20) a route dump can be limited to one table, which spares parsing
+        # the local table's routes of every address; without it, every table is dumped and filtered here.
+        try:
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            self.strict = True
+        except OSError:
+            self.strict = False
 
     def close(self):
         self.sock.close()
@@ -482,8 +492,16 @@ class RawRoute:
         found = (parse_address(body) for body in self.request(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0), True))
         return [item for item in found if item is not None]
 
-    def dump_routes(self):
-        return [parse_route(body) for body in self.request(RTM_GETROUTE, _RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), True)]
+    def dump_routes(self, tables=None):
+        """Routes of the given tables (all when None or without strict checking; the caller filters anyway)."""
+        if not tables or not self.strict:
+            return [parse_route(body) for body in self.request(RTM_GETROUTE, _RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), True)]
+        routes = []
+        for table in tables:
+            payload = _RTMSG.pack(0, 0, 0, 0, table if table < 256 else RT_TABLE_COMPAT, 0, 0, 0, 0)
+            payload += _ATTR.pack(_ATTR.size + 4, RTA_TABLE) + _U32.pack(table)
+            routes.extend(parse_route(body) for body in self.request(RTM_GETROUTE, payload, True))
+        return routes
 
     def index_of(self, name):
         """Index of the interface with this name, or None."""
