@@ -1003,9 +1003,11 @@ class Planner:
         track = self.track[name]
         actual = dict((route_key(r), r) for r in act['routes'])
         wanted = set()
+        peers_in = set(p['name'] for p in track['peers_in'])  # veth ends that other nodes of the task put here
         for i, route in enumerate(decl['routes']):
             ropt = opt(decl['prefix'], 'routes[%d]' % i)
-            if route['dev'] is not None and route['dev'] not in declared and route['dev'] not in links:
+            if route['dev'] is not None and route['dev'] not in declared and route['dev'] not in links \
+                    and route['dev'] not in peers_in:
                 raise bad_option(ropt + '.dev', route['dev'], 'no interface of that name in node %s' % name)
             key = route_key(route)
             wanted.add(key)

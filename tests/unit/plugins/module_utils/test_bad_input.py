@@ -84,3 +84,25 @@ def test_subordinate_range_holding_root():
     # such a line, written by hand, can still be removed
     new, changes = idmap.plan_ranges('alice:0:10\n', 'alice', {'start': 0, 'count': 10}, 'absent', option='subuid')
     assert new == '' and changes
+
+
+def test_route_through_a_veth_end_that_another_node_declares():
+    """Found by the fault walk: on a fresh host, a route of r2 via the veth end r1 puts into r2 was refused."""
+    def params(**kw):
+        base = dict((k, None) for k in network.node_spec())
+        base.update(state='present', purge=False, namespaces=None)
+        base.update(kw)
+        return base
+    veth = dict((k, None) for k in network.LINK_SPEC)
+    veth.update(name='eth1', type='veth', state='up', addresses=['10.0.0.1/30'],
+                peer={'name': 'eth1', 'netns': 'r2', 'addresses': ['10.0.0.2/30'], 'master': None, 'mtu': None})
+    route = {'dst': '10.9.0.0/24', 'dev': 'eth1', 'gateway': None, 'metric': None, 'table': None}
+    decls = network.validate(params(namespaces=[
+        params(name='r1', state=None, purge=None, links=[veth]),
+        params(name='r2', state=None, purge=None, routes=[route]),
+    ]))
+    absent = {'exists': False, 'stale': False, 'links': {}, 'routes': [], 'sysctl': {}, 'hostname': None, 'uts': False,
+              'files': {}}
+    planner = network.Planner(None, decls, {'r1': dict(absent), 'r2': dict(absent)})
+    descriptions = [c.description for c in planner.plan()]
+    assert [d for d in descriptions if d.startswith('node r2: add route 10.9.0.0/24')], descriptions

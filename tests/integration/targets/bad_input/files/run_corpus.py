@@ -235,6 +235,11 @@ def main():
     print('%d cases in all' % sum(counts.values()))
     for xfail in xfails:
         print('XFAIL ' + xfail)
+    return finish(failures)
+
+
+def finish(failures):
+    """Print the failures; the exit status of a test driver."""
     for failure in failures:
         print('FAIL ' + failure)
     print('%d failures' % len(failures))
