@@ -4,7 +4,7 @@
 """The benchmark suite: every measurement in its own throwaway sandbox, medians, ratios, a results table.
 
 Usage: python bench/run.py [--quick] [--sizes 10,100,300,1000] [--runs 3] [--output docs/benchmarks.md]
-  --quick   N = 10, one run, small W2 and W3: checks that the harness works and that every workload
+  --quick   N = 10, one run, small W2, W3 and soak: checks that the harness works and that every workload
             converged to the declared state (make test runs it); writes no table unless --output is given.
 Environment: BENCH_PYTHON, BENCH_COLLECTIONS (see workload.py); BENCH_CACHE, where community.general is
 unpacked for W1 (d) (default build/bench).
@@ -109,6 +109,8 @@ def collect(opts):
     results['w2'] = [measure(['w2', opts.services, max(1, opts.services // 10)]) for dummy in range(opts.runs)]
     print('W3 %d services' % opts.facts_services, flush=True)
     results['w3'] = [measure(['w3', opts.facts_services, opts.runs])]
+    print('Soak: %d nodes and %d services converged %d times' % tuple(opts.soak), flush=True)
+    results['soak'] = measure(['soak'] + list(opts.soak))
     return results
 
 
@@ -127,6 +129,8 @@ def problems_of(results):
         for run in results[key]:
             if not run['verified']:
                 problems.append('%s did not converge: %s' % (key.upper(), run['problems']))
+    if not results['soak']['verified']:
+        problems.append('soak: %s' % results['soak']['problems'])
     return problems
 
 
@@ -161,6 +165,7 @@ def summarize(results):
     }
     summary['w2']['services'] = w2[0]['services']
     summary['w3']['services'] = w3[0]['services']
+    summary['soak'] = results['soak']
     summary['targets'] = targets(summary)
     return summary
 
@@ -207,6 +212,19 @@ def targets(summary):
     w3 = summary['w3']
     out.append(('W3: nsinfo with %d namespaces and %d services in at most 1 s' % (w3['namespaces'], w3['services']),
                 '%.2f s' % w3['seconds'], w3['seconds'] <= 1.0))
+    soak = summary['soak']
+    later = soak['rows'][1:]
+    if later:
+        out.append(('Soak: %d nodes and %d services converged %d times: every run after the first changes nothing, '
+                    'every service stays up (same PIDs), descriptors, mounts and module memory do not grow'
+                    % (soak['nodes'], soak['services'], soak['runs']),
+                    'changed in runs 2-%d: %d; services up: %d-%d; mounts %d-%d; descriptors %d-%d; module peak %d-%d MB'
+                    % (soak['runs'], sum(1 for r in later if r['changed'] or r['services_changed']),
+                       min(r['alive'] for r in later), max(r['alive'] for r in later),
+                       min(r['mounts'] for r in later), max(r['mounts'] for r in later),
+                       min(r['fds'] for r in later), max(r['fds'] for r in later),
+                       min(r['rss_kib'] for r in later) // 1024, max(r['rss_kib'] for r in later) // 1024),
+                    soak['verified']))
     return out
 
 
@@ -293,6 +311,22 @@ def markdown(summary, info, opts, command):
         '| seconds | peak MB |', '| ---: | ---: |',
         '| %s | %s |' % (fmt(w3['seconds']), fmt(w3['rss_kib'] / 1024.0, 0)),
         '',
+        '## Soak',
+        '',
+        'The W1 lab of %d nodes and %d services (as in W2, joined to the nodes) converged %d times in a row in one '
+        'sandbox: the `netns` task as a module process of its own, then every service declared `started` again. '
+        'After each run: the services\' PIDs (must not change), the mounts of the sandbox and the open descriptors '
+        'of all its processes (must not grow), and the module\'s peak memory. The lab is verified with `ip` and '
+        '`nsenter` at the end.' % (summary['soak']['nodes'], summary['soak']['services'], summary['soak']['runs']),
+        '',
+        '| run | netns module s | changed | services s | services changed | services up | mounts | descriptors '
+        '| module peak MB |',
+        '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ] + ['| %d | %s | %s | %s | %d | %d | %d | %d | %s |' % (
+        r['run'], fmt(r['seconds']), 'yes' if r['changed'] else 'no', fmt(r['services_seconds'], 3),
+        r['services_changed'], r['alive'], r['mounts'], r['fds'], fmt(r['rss_kib'] / 1024.0, 0))
+        for r in summary['soak']['rows']] + [
+        '',
         '## Targets',
         '',
         '| target | measured | met |', '| --- | --- | --- |',
@@ -310,11 +344,13 @@ def main():
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--services', type=int, default=100)
     parser.add_argument('--facts-services', type=int, default=200)
+    parser.add_argument('--soak', default='1000,200,20', help='nodes,services,runs')
     parser.add_argument('--output')
     parser.add_argument('--json')
     opts = parser.parse_args()
     if opts.quick:
-        opts.sizes, opts.runs, opts.services, opts.facts_services = '10', 1, 10, 10
+        opts.sizes, opts.runs, opts.services, opts.facts_services, opts.soak = '10', 1, 10, 10, '20,5,3'
+    opts.soak = [int(v) for v in opts.soak.split(',')]
     opts.sizes = [int(n) for n in opts.sizes.split(',')]
     if 'BENCH_COLLECTIONS' not in os.environ:
         raise SystemExit('set BENCH_COLLECTIONS (make bench does)')

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One benchmark measurement, run inside a throwaway sandbox (tests/sandbox.sh) by bench/run.py.
 
-Usage: workload.py w1 WAY N | w2 SERVICES NODES | w3 SERVICES
+Usage: workload.py w1 WAY N | w2 SERVICES NODES | w3 SERVICES [RUNS] | soak NODES SERVICES RUNS
 Prints one JSON object: the timings, the peak resident memory of the measured
 process where there is one, and `verified`, the result of checking with
 independent tools (ip, nsenter, /proc, lsns) that the declared state exists.
@@ -337,6 +337,66 @@ def w3(count, runs):
     return result
 
 
+def host_counts():
+    """Mounts in this mount namespace and open descriptors of every process (the sandbox's whole view)."""
+    with open('/proc/self/mountinfo') as handle:
+        mounts = len(handle.read().splitlines())
+    fds = 0
+    for entry in os.listdir('/proc'):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                fds += len(os.listdir('/proc/%s/fd' % entry))
+            except OSError:
+                pass
+    return mounts, fds
+
+
+def soak(node_count, count, runs):
+    """The same lab of nodes and services converged again and again: nothing changes, nothing grows.
+
+    Each run: one netns task for the whole lab (the module as a process of its own, its peak memory
+    measured), then every service declared `started` again through the engine.
+    """
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    args = topology.netns_args(node_count)
+    params = [service_params('svc%d' % i, 'n%d' % (i % node_count + 1)) for i in range(count)]
+    rows = []
+    pids = None
+    problems = []
+    for run_index in range(runs):
+        seconds, rss, result = module('netns', args)
+        changed_services = 0
+        start = time.perf_counter()
+        for item in params:
+            changed_services += bool(services.converge(None, item, False)['changed'])
+        service_seconds = time.perf_counter() - start
+        records = [services.read_record('svc%d' % i) for i in range(count)]
+        alive = [r for r in records if services.alive(r)]
+        now = sorted(r['pid'] for r in alive)
+        if pids is None:
+            pids = now
+        elif now != pids:
+            problems.append('run %d: the services\' processes changed' % (run_index + 1))
+        mounts, fds = host_counts()
+        rows.append({'run': run_index + 1, 'seconds': seconds, 'rss_kib': rss, 'changed': result['changed'],
+                     'services_changed': changed_services, 'services_seconds': service_seconds,
+                     'alive': len(alive), 'mounts': mounts, 'fds': fds})
+        if run_index and (result['changed'] or changed_services):
+            problems.append('run %d: changed (netns %s, %d services)' % (run_index + 1, result['changed'], changed_services))
+        if len(alive) != count:
+            problems.append('run %d: %d of %d services up' % (run_index + 1, len(alive), count))
+    later = rows[1:]
+    if later:
+        if max(r['mounts'] for r in later) > rows[1]['mounts'] or max(r['fds'] for r in later) > rows[1]['fds']:
+            problems.append('mounts or descriptors grew: %s' % [(r['mounts'], r['fds']) for r in later])
+        if max(r['rss_kib'] for r in later) > min(r['rss_kib'] for r in later) + 4096:
+            problems.append('module memory grew: %s' % [r['rss_kib'] for r in later])
+    problems.extend(verify_w1(node_count))
+    return {'workload': 'soak', 'nodes': node_count, 'services': count, 'runs': runs, 'rows': rows,
+            'verified': not problems, 'problems': problems[:10]}
+
+
 def main(argv):
     if argv[0] == 'w1':
         out = w1(argv[1], int(argv[2]))
@@ -344,6 +404,8 @@ def main(argv):
         out = w2(int(argv[1]), int(argv[2]))
     elif argv[0] == 'w3':
         out = w3(int(argv[1]), int(argv[2]) if len(argv) > 2 else 3)
+    elif argv[0] == 'soak':
+        out = soak(int(argv[1]), int(argv[2]), int(argv[3]))
     else:
         raise SystemExit(__doc__)
     print(json.dumps(out, sort_keys=True))
