@@ -207,23 +207,43 @@ def create_pinned(kind, path, setup=None):
         os.close(own)
 
 
+def make_dirs(path, mode):
+    """Create a folder and its parents; one that another task created at the same moment is fine."""
+    try:
+        os.makedirs(path, mode)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST or not os.path.isdir(path):
+            raise
+
+
 def ensure_shared_mountpoint(directory):
     """Make directory a mount point with shared propagation, as `ip netns add` does for /run/netns.
 
     Mounts of namespace handles below it then propagate to peers, and
     iproute2, systemd and nsenter all find the handles.
     """
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
+    make_dirs(directory, 0o755)
     try:
         mount('none', directory, None, MS_SHARED | MS_REC)
         return
     except OSError as exc:
         if exc.errno != errno.EINVAL:
             raise
-    # not a mount point yet: bind it onto itself, then make it shared
-    mount(directory, directory, None, MS_BIND | MS_REC)
-    mount('none', directory, None, MS_SHARED | MS_REC)
+    # not a mount point yet: bind it onto itself, then make it shared; under a lock on the folder, since two
+    # tasks that both found it no mount point would otherwise bind it twice, one mount on top of the other
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            mount('none', directory, None, MS_SHARED | MS_REC)
+            return  # another task made it a mount point meanwhile
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+        mount(directory, directory, None, MS_BIND | MS_REC)
+        mount('none', directory, None, MS_SHARED | MS_REC)
+    finally:
+        os.close(fd)
 
 
 def remove_pinned(path):

@@ -171,8 +171,7 @@ def list_netns():
 
 def _make_handle_file(path):
     directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700 if directory.startswith(STATE_DIR) else 0o755)
+    kernel.make_dirs(directory, 0o700 if directory.startswith(STATE_DIR) else 0o755)
     if os.path.lexists(path) and not kernel.is_nsfs_mount(path):
         os.unlink(path)  # stale handle: a plain file that pins nothing
     fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
@@ -243,8 +242,7 @@ def locked(names):
     fds = []
     try:
         if names:
-            if not os.path.isdir(LOCK_DIR):
-                os.makedirs(LOCK_DIR, 0o700)
+            kernel.make_dirs(LOCK_DIR, 0o700)
         for name in sorted(set(names)):
             fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             fds.append(fd)

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Two tasks that create the collection's state folders at the same moment both succeed (issue 9, concurrency)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+from ansible_collections.nsforge.linux.plugins.module_utils import nodes, services
+
+WORKERS = 8
+ROUNDS = 40
+
+
+def together(action, workers=WORKERS):
+    """Fork workers children that call action() at the same moment; return how many failed."""
+    go_r, go_w = os.pipe()
+    pids = []
+    for _worker in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (child)
+            code = 0
+            try:
+                os.close(go_w)
+                os.read(go_r, 1)
+                action()
+            except Exception as exc:  # pylint: disable=broad-except
+                sys.stderr.write('%r\n' % exc)
+                code = 1
+            os._exit(code)  # pylint: disable=protected-access
+        pids.append(pid)
+    os.close(go_r)
+    os.close(go_w)  # every child reads EOF at once
+    return sum(os.waitpid(pid, 0)[1] != 0 for pid in pids)
+
+
+def _race(tmp_path, action):
+    """action(folder) by WORKERS children at once, on a fresh folder each round; how many failed in all."""
+    return sum(together(lambda: action(str(tmp_path / ('r%d' % rnd)))) for rnd in range(ROUNDS))
+
+
+def test_node_locks_created_at_once(tmp_path, monkeypatch):
+    def action(base):
+        monkeypatch.setattr(nodes, 'LOCK_DIR', os.path.join(base, 'locks'))
+        with nodes.locked(['a']):
+            pass
+    assert _race(tmp_path, action) == 0
+
+
+def test_service_records_written_at_once(tmp_path, monkeypatch):
+    def action(base):
+        monkeypatch.setattr(services, 'SERVICE_DIR', os.path.join(base, 'services'))
+        services.write_record({'name': 'svc%d' % os.getpid()})
+    assert _race(tmp_path, action) == 0
