@@ -208,9 +208,15 @@ def create_pinned(kind, path, setup=None):
 
 
 def make_dirs(path, mode):
-    """Create a folder and its parents; one that another task created at the same moment is fine."""
+    """Create a folder and its missing parents, each with mode (os.makedirs gives parents the default mode).
+
+    A folder that another task created at the same moment is fine.
+    """
+    parent = os.path.dirname(path)
+    if parent and parent != path and not os.path.isdir(parent):
+        make_dirs(parent, mode)
     try:
-        os.makedirs(path, mode)
+        os.mkdir(path, mode)
     except OSError as exc:
         if exc.errno != errno.EEXIST or not os.path.isdir(path):
             raise

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two tasks that create the collection's state folders at the same moment both succeed (issue 9, concurrency)."""
+"""State folders: two tasks that create them at the same moment both succeed; missing parents get the same mode."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import sys
 
-from ansible_collections.nsforge.linux.plugins.module_utils import nodes, services
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes, services
 
 WORKERS = 8
 ROUNDS = 40
@@ -56,3 +56,15 @@ def test_service_records_written_at_once(tmp_path, monkeypatch):
         monkeypatch.setattr(services, 'SERVICE_DIR', os.path.join(base, 'services'))
         services.write_record({'name': 'svc%d' % os.getpid()})
     assert _race(tmp_path, action) == 0
+
+
+def test_missing_parents_get_the_mode(tmp_path):
+    """/run/nsforge and /run/nsforge/nodes, made on the way to a node's folder, are root-only too."""
+    old = os.umask(0o022)
+    try:
+        kernel.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)
+    finally:
+        os.umask(old)
+    for path in ('nsforge', 'nsforge/nodes', 'nsforge/nodes/red'):
+        assert oct(os.stat(str(tmp_path / path)).st_mode & 0o7777) == oct(0o700), path
+    kernel.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)  # again: nothing to do, no error
