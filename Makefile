@@ -182,7 +182,7 @@ lint: venv collection ## ansible-lint --profile production on roles, playbooks a
 BENCH_ENV = BENCH_COLLECTIONS="$(COLLECTIONS)" BENCH_PYTHON="$(VBIN)/python" BENCH_CACHE="$(BUILD)/bench"
 BENCH_ARGS ?=
 
-bench: venv tools collection ## Benchmark suite, results table in docs/benchmarks.md (about 15 minutes)
+bench: venv tools collection ## Benchmark suite, results table in docs/benchmarks.md (about 20 minutes)
 	@mkdir -p "$(BUILD)/bench"
 	$(BENCH_ENV) "$(VBIN)/python" bench/run.py --output docs/benchmarks.md --json "$(BUILD)/bench/results.json" $(BENCH_ARGS)
 

@@ -347,21 +347,30 @@ def main():
     parser.add_argument('--soak', default='1000,200,20', help='nodes,services,runs')
     parser.add_argument('--output')
     parser.add_argument('--json')
+    parser.add_argument('--from-json', help='write the table from the results a run saved with --json, measuring nothing')
     opts = parser.parse_args()
     if opts.quick:
         opts.sizes, opts.runs, opts.services, opts.facts_services, opts.soak = '10', 1, 10, 10, '20,5,3'
     opts.soak = [int(v) for v in opts.soak.split(',')]
     opts.sizes = [int(n) for n in opts.sizes.split(',')]
-    if 'BENCH_COLLECTIONS' not in os.environ:
+    if opts.from_json:
+        with open(opts.from_json) as handle:
+            results = json.load(handle)['results']
+        # JSON turned the sizes into strings
+        results['w1'] = dict((int(n), ways) for n, ways in results['w1'].items())
+    elif 'BENCH_COLLECTIONS' not in os.environ:
         raise SystemExit('set BENCH_COLLECTIONS (make bench does)')
-    results = collect(opts)
+    else:
+        results = collect(opts)
     summary = summarize(results)
     problems = problems_of(results)
-    if opts.json:
+    if opts.json and not opts.from_json:
         with open(opts.json, 'w') as handle:
             json.dump({'results': results, 'summary': summary}, handle, indent=1, sort_keys=True, default=str)
     command = 'make bench-quick' if opts.quick else 'make bench'
     if opts.output:
+        if os.path.dirname(opts.output) and not os.path.isdir(os.path.dirname(opts.output)):
+            os.makedirs(os.path.dirname(opts.output))
         with open(opts.output, 'w') as handle:
             handle.write(markdown(summary, machine(), opts, command))
         print('wrote %s' % opts.output)
