@@ -5,12 +5,8 @@
 set -euo pipefail
 
 out=${OUTPUT_DIR:?OUTPUT_DIR is not set}
-if [ "$(hostname)" != nsforge-sandbox ]; then
-  echo "runme.sh: run me inside tests/sandbox.sh (tests/integration/run.sh does)" >&2
-  exit 1
-fi
-inventory=$(cd ../.. && pwd)/inventory.ini
-export ANSIBLE_INVENTORY=$inventory
+# shellcheck source=SCRIPTDIR/../setup_runme/files/in_sandbox.sh
+. ../setup_runme/files/in_sandbox.sh
 
 timeout 300 ansible-playbook setup.yml
 # the collection as the modules import it

@@ -5,12 +5,8 @@
 # Runs inside tests/sandbox.sh (tests/integration/run.sh does).
 set -euo pipefail
 
-if [ "$(hostname)" != nsforge-sandbox ]; then
-  echo "runme.sh: run me inside tests/sandbox.sh (tests/integration/run.sh does)" >&2
-  exit 1
-fi
-export ANSIBLE_INVENTORY
-ANSIBLE_INVENTORY=$(cd ../.. && pwd)/inventory.ini
+# shellcheck source=SCRIPTDIR/../setup_runme/files/in_sandbox.sh
+. ../setup_runme/files/in_sandbox.sh
 out=${OUTPUT_DIR:-$(mktemp -d)}
 collections=${ANSIBLE_COLLECTIONS_PATH%%:*}
 
