@@ -71,28 +71,26 @@ class Session:
         self._raw = {}
 
     def sock(self, ns_path):
-        sock = self._socks.get(ns_path)
-        if sock is None:
-            if IPRoute is None:
-                raise NsforgeError('pyroute2 is required')
-            if ns_path is None:
-                sock = IPRoute()
-            else:
-                with kernel.entered(ns_path, 'net'):
-                    sock = IPRoute()
-            self._socks[ns_path] = sock
-        return sock
+        """A pyroute2 socket inside the namespace, for the writes."""
+        if IPRoute is None:
+            raise NsforgeError('pyroute2 is required')
+        return self._open(self._socks, ns_path, IPRoute)
 
     def raw(self, ns_path):
         """A plain netlink socket inside the namespace, for the reads (see RawRoute)."""
-        sock = self._raw.get(ns_path)
+        return self._open(self._raw, ns_path, RawRoute)
+
+    @staticmethod
+    def _open(cache, ns_path, factory):
+        """The socket of cache for ns_path, made by factory() inside that namespace the first time."""
+        sock = cache.get(ns_path)
         if sock is None:
             if ns_path is None:
-                sock = RawRoute()
+                sock = factory()
             else:
                 with kernel.entered(ns_path, 'net'):
-                    sock = RawRoute()
-            self._raw[ns_path] = sock
+                    sock = factory()
+            cache[ns_path] = sock
         return sock
 
     def forget(self, ns_path):
