@@ -311,7 +311,7 @@ def _set_propagation(propagation):
 def ensure_private_folder(name):
     """Make the node's mntns folder a private bind mount of itself (needed to pin a mount namespace)."""
     directory = nodes.mnt_dir(name)
-    kernel.make_dirs(directory, 0o700)
+    nodes.make_state_dir(directory)
     mounted = set(e['dst'] for e in parse_mountinfo(_read_mountinfo()))
     if directory not in mounted:
         kernel.mount(directory, directory, None, kernel.MS_BIND | kernel.MS_REC)

@@ -169,9 +169,24 @@ def list_netns():
     return [n for n in names if kernel.is_nsfs_mount(os.path.join(NETNS_DIR, n), 'net')]
 
 
+def make_state_dir(path):
+    """Create a folder of the collection's state (root only), and tighten it and its parents up to STATE_DIR
+    when an older version of the collection left them open to other users."""
+    kernel.make_dirs(path, 0o700)
+    while True:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o700)
+        if path == STATE_DIR or not path.startswith(STATE_DIR + '/'):
+            return
+        path = os.path.dirname(path)
+
+
 def _make_handle_file(path):
     directory = os.path.dirname(path)
-    kernel.make_dirs(directory, 0o700 if directory.startswith(STATE_DIR) else 0o755)
+    if directory.startswith(STATE_DIR + '/'):
+        make_state_dir(directory)
+    else:
+        kernel.make_dirs(directory, 0o755)
     if os.path.lexists(path) and not kernel.is_nsfs_mount(path):
         os.unlink(path)  # stale handle: a plain file that pins nothing
     fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
@@ -242,7 +257,7 @@ def locked(names):
     fds = []
     try:
         if names:
-            kernel.make_dirs(LOCK_DIR, 0o700)
+            make_state_dir(LOCK_DIR)
         for name in sorted(set(names)):
             fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             fds.append(fd)

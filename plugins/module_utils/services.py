@@ -118,8 +118,7 @@ def read_record(name):
 
 def write_record(record):
     """Write a record atomically, root only."""
-    kernel.make_dirs(SERVICE_DIR, 0o700)
-    os.chmod(SERVICE_DIR, 0o700)
+    nodes.make_state_dir(SERVICE_DIR)
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % record['name'], dir=SERVICE_DIR)
     try:
         with os.fdopen(fd, 'w') as handle:
@@ -142,7 +141,7 @@ def remove_record(name):
 
 @contextlib.contextmanager
 def locked(name):
-    kernel.make_dirs(SERVICE_LOCK_DIR, 0o700)
+    nodes.make_state_dir(SERVICE_LOCK_DIR)
     fd = os.open(os.path.join(SERVICE_LOCK_DIR, nodes.check_name(name, 'name') + '.lock'),
                  os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:

@@ -58,7 +58,7 @@ def range_dicts(ranges):
 @contextlib.contextmanager
 def _files_locked():
     """One lock for /etc/subuid and /etc/subgid, so concurrent tasks never interleave their edits."""
-    kernel.make_dirs(nodes.LOCK_DIR, 0o700)
+    nodes.make_state_dir(nodes.LOCK_DIR)
     fd = os.open(os.path.join(nodes.LOCK_DIR, '.subid-files.lock'), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

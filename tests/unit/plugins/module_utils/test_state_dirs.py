@@ -68,3 +68,16 @@ def test_missing_parents_get_the_mode(tmp_path):
     for path in ('nsforge', 'nsforge/nodes', 'nsforge/nodes/red'):
         assert oct(os.stat(str(tmp_path / path)).st_mode & 0o7777) == oct(0o700), path
     kernel.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)  # again: nothing to do, no error
+
+
+def test_open_folders_of_an_older_version_are_tightened(tmp_path, monkeypatch):
+    """A host where an older version made /run/nsforge 0755: the next state folder made under it closes the path."""
+    state = tmp_path / 'nsforge'
+    monkeypatch.setattr(nodes, 'STATE_DIR', str(state))
+    (state / 'locks').mkdir(parents=True)
+    for path in (tmp_path, state, state / 'locks'):
+        os.chmod(str(path), 0o755)
+    nodes.make_state_dir(str(state / 'locks' / 'services'))
+    for path in (state, state / 'locks', state / 'locks' / 'services'):
+        assert oct(os.stat(str(path)).st_mode & 0o7777) == oct(0o700), path
+    assert oct(os.stat(str(tmp_path)).st_mode & 0o7777) == oct(0o755)  # above STATE_DIR: not the collection's
