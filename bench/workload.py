@@ -260,7 +260,14 @@ def verify_services(count, nodes):
         if len(program) != 1:
             problems.append('svc%d: %d sleep processes' % (i, len(program)))
             continue
-        overhead.append(sum(rss_kib(p) for p in members) - rss_kib(program[0]))
+        # beyond the service's own program: its init (tini) and its keeper (the parent that holds its exit status)
+        keeper = (record.get('keeper') or {}).get('pid')
+        with open('/proc/%d/stat' % pid) as handle:
+            parent = int(handle.read().rsplit(')', 1)[1].split()[1])
+        if keeper is None or parent != keeper:
+            problems.append('svc%d: parent %d is not its keeper %s' % (i, parent, keeper))
+            continue
+        overhead.append(sum(rss_kib(p) for p in members) - rss_kib(program[0]) + rss_kib(keeper))
     if len(pid_namespaces) != count:
         problems.append('%d distinct PID namespaces for %d services' % (len(pid_namespaces), count))
     return problems[:10], overhead

@@ -117,6 +117,15 @@ def sethostname(name):
     _check(_libc().sethostname(ctypes.c_char_p(raw), ctypes.c_size_t(len(raw))), 'sethostname')
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def set_child_subreaper():
+    """Orphaned descendants of this process become its children instead of init's (kept across exec)."""
+    _check(_libc().prctl(ctypes.c_int(PR_SET_CHILD_SUBREAPER), ctypes.c_ulong(1), ctypes.c_ulong(0),
+                         ctypes.c_ulong(0), ctypes.c_ulong(0)), 'prctl(PR_SET_CHILD_SUBREAPER)')
+
+
 def ns_path(kind, pid='self'):
     return '/proc/%s/ns/%s' % (pid, KINDS[kind][1])
 

@@ -10,7 +10,16 @@ until the module has put it into its cgroups (and A's user namespace has its
 ID maps), sets up its mounts, hostname, identity and logs, and execs the
 command (under tini when it has an init). A reports B's host PID, whether the
 exec worked, and whether B is still running after the startup check, then
-exits, so B is reparented away from the module and nothing of Python stays.
+exits, so nothing of Python stays.
+
+A is forked by the keeper (K), a child subreaper in the host's namespaces:
+when A exits, B becomes K's child, and K execs `sleep infinity`. K never
+reaps, so a service that dies later stays a zombie whose exit status the
+kernel shows in /proc/<pid>/stat until the next run reads it and ends K
+(releasing the zombie to init). K costs one sleeping process per service.
+Orphans inside B's own PID namespace go to B, never to K (the kernel looks
+for a subreaper only in the orphan's PID namespace); a service that stays in
+the host's PID namespace gets no keeper, since its orphans would reach K.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -155,16 +164,21 @@ def locked(name):
 # process identity
 
 
-def proc_stat(pid):
-    """(state, start_time) of a process from /proc/<pid>/stat, or None when it does not exist."""
+def _stat_fields(pid):
+    """Fields 3 and on of /proc/<pid>/stat (rest[0] is field 3), or None when the process does not exist."""
     try:
         with open('/proc/%d/stat' % pid) as handle:
             data = handle.read()
     except (IOError, OSError):
         return None
-    rest = data[data.rindex(')') + 2:].split()
-    # rest[0] is field 3 (state); start time is field 22
-    return rest[0], int(rest[19])
+    return data[data.rindex(')') + 2:].split()
+
+
+def proc_stat(pid):
+    """(state, start_time) of a process from /proc/<pid>/stat, or None when it does not exist."""
+    rest = _stat_fields(pid)
+    # state is field 3, start time field 22
+    return (rest[0], int(rest[19])) if rest else None
 
 
 def alive(record):
@@ -176,6 +190,37 @@ def alive(record):
         return False
     state, start = found
     return start == record.get('start_time') and state not in ('Z', 'X')
+
+
+def exit_status(record):
+    """(exit code, signal or None) of a recorded service that died while its keeper holds it, else None.
+
+    The kernel keeps the wait status of a zombie in field 52 of /proc/<pid>/stat.
+    """
+    rest = _stat_fields(record['pid']) if record and record.get('pid') else None
+    if not rest or rest[0] != 'Z' or int(rest[19]) != record.get('start_time') or len(rest) < 50:
+        return None
+    status = int(rest[49])
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status), os.WTERMSIG(status)
+    return os.WEXITSTATUS(status), None
+
+
+def release_keeper(record):
+    """End the keeper of a recorded service (only the recorded process), which lets init reap the service."""
+    keeper = (record or {}).get('keeper')
+    if keeper and alive(keeper):
+        _kill_quietly(keeper['pid'])
+        # init reaps the keeper and the service's zombie now; wait, so that both are gone when the task ends
+        deadline = time.time() + 5
+        while time.time() < deadline and (_present(keeper) or exit_status(record) is not None):
+            time.sleep(0.01)
+
+
+def _present(ident):
+    """True while the process with this PID and start time exists, a zombie included."""
+    found = proc_stat(ident['pid'])
+    return found is not None and found[1] == ident.get('start_time')
 
 
 def ns_pid(pid):
@@ -635,6 +680,47 @@ def _child_a(cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd):
         os._exit(1)
 
 
+def _keeper(hold, child_args):
+    """K: forks A, then holds B for the service's whole life (see the module docstring); never returns."""
+    info_w = child_args[2]
+    try:
+        os.setsid()
+        if hold:
+            try:
+                kernel.set_child_subreaper()
+            except OSError:
+                hold = None  # without it B goes to init, as an ordinary daemon would; its exit code is then lost
+        pid_a = os.fork()
+        if pid_a == 0:
+            _child_a(*child_args)
+        _send(info_w, launcher=pid_a)
+        _quiet_stdio()
+        os.closerange(3, 65536)
+        os.waitpid(pid_a, 0)
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            held = True  # B, running or already a zombie
+        except ChildProcessError:
+            held = False  # the service exited during startup, or never started: nothing to hold
+        if held and hold:
+            os.execv(hold, [hold, 'infinity'])
+    except BaseException:  # pylint: disable=broad-except
+        pass
+    os._exit(0)
+
+
+def _end_keeper(pid):
+    """Kill and reap a keeper this process forked (a failed start: it must not hold anything)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
 def _open_log(path):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
@@ -660,6 +746,7 @@ def launch(cfg):
     out_fd = err_fd = None
     dirs = []
     pid_b = None
+    keeper_running = False
     try:
         # join targets are opened now, so a vanished one fails before anything starts
         own_userns = kernel.ns_id(kernel.ns_path('user'))[1]
@@ -685,15 +772,20 @@ def launch(cfg):
         info_r, info_w = os.pipe()
         map_r, map_w = os.pipe()
         go_r, go_w = os.pipe()
-        pid_a = os.fork()
-        if pid_a == 0:
+        # A service in the host's PID namespace gets no keeper: its own orphans would be reparented to the keeper
+        # (a subreaper of their namespace) and stay zombies, since the keeper never reaps.
+        hold = find_program('sleep', None) if cfg['namespaces']['pid']['mode'] != 'host' else None
+        pid_k = os.fork()
+        if pid_k == 0:
             os.close(info_r)
             os.close(map_w)
-            _child_a(cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd)
+            _keeper(hold, (cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd))
+        keeper_running = True
         for fd in (info_w, map_r, go_r):
             os.close(fd)
         result = {}
         buf = b''
+        pid_a = None
         try:
             while True:
                 ready = select.select([info_r], [], [], max(cfg['timeout'], cfg['startup_check']) + 30)[0]
@@ -706,7 +798,9 @@ def launch(cfg):
                 while b'\n' in buf:
                     line, buf = buf.split(b'\n', 1)
                     msg = json.loads(line.decode('utf-8'))
-                    if 'userns' in msg:
+                    if 'launcher' in msg:
+                        pid_a = msg['launcher']
+                    elif 'userns' in msg:
                         _write_maps(msg['userns'], cfg)
                         os.write(map_w, b'1')
                     elif 'pid' in msg:
@@ -724,7 +818,10 @@ def launch(cfg):
         finally:
             for fd in (info_r, map_w, go_w):
                 os.close(fd)
-            os.waitpid(pid_a, 0)
+        if not result.get('running'):
+            # nothing to hold: the keeper exits by itself, or is ended here
+            _end_keeper(pid_k)
+            keeper_running = False
         if 'error' in result:
             raise NsforgeError('could not start: %s' % result['error'])
         if 'timeout' in result:
@@ -744,12 +841,17 @@ def launch(cfg):
         if not result.get('running') or pid_b is None:
             raise NsforgeError('could not start: no report from the launcher')
         record = _record(cfg, pid_b, ns_inodes(pid_b), dirs)
+        record['stderr_offset'] = err_offset
+        found = proc_stat(pid_k)
+        record['keeper'] = {'pid': pid_k, 'start_time': found[1] if found else None}
         if not alive(record):
             raise NsforgeError('the service exited right after startup; stderr: %s' % tail(cfg['stderr'], err_offset))
         return record
     except Exception:
         if pid_b is not None:
             _kill_quietly(pid_b)
+        if keeper_running:
+            _end_keeper(pid_k)
         cgroups.remove(dirs)
         raise
     finally:
@@ -860,13 +962,33 @@ def status_of(record):
     return record.get('status') or 'stopped'
 
 
+def last_exit(record):
+    """How a service that was started and is no longer running ended: exit code, signal, stderr tail.
+
+    None while it runs, or when it was never started or was stopped on purpose.
+    """
+    if record is None or status_of(record) != 'exited':
+        return None
+    code, sig = record.get('exit_code'), record.get('exit_signal')
+    if code is None:
+        found = exit_status(record)
+        if found is not None:
+            code, sig = found
+    failed = code != 0 or sig is not None  # None: died while no keeper held it, so the code is lost
+    return {'exit_code': code, 'exit_signal': sig,
+            'stderr_tail': (tail(record['stderr'], record.get('stderr_offset', 0)) or None)
+            if failed and record.get('stderr') else None}
+
+
 def view(record):
     """The RETURN view of a service record."""
     if record is None:
         return {'name': None, 'status': 'absent', 'pid': None, 'ns_pid': None, 'start_time': None, 'namespaces': {},
-                'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None, 'config_hash': None}
+                'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None, 'exit_signal': None,
+                'stderr_tail': None, 'crashes': 0, 'previous_exit': None, 'config_hash': None}
     status = status_of(record)
     running = status == 'running'
+    ended = last_exit(record) or {}
     return {
         'name': record['name'],
         'status': status,
@@ -877,7 +999,11 @@ def view(record):
         'hostname': record.get('hostname') if running else None,
         'stdout': record.get('stdout'),
         'stderr': record.get('stderr'),
-        'exit_code': record.get('exit_code'),
+        'exit_code': ended.get('exit_code'),
+        'exit_signal': ended.get('exit_signal'),
+        'stderr_tail': ended.get('stderr_tail'),
+        'crashes': record.get('crashes', 0),
+        'previous_exit': record.get('previous_exit'),
         'config_hash': record.get('config_hash'),
     }
 
@@ -899,11 +1025,25 @@ def converge(module, params, check_mode):
 
         def do_stop():
             stop(holder['record'], sig, timeout)
+            release_keeper(holder['record'])
             cgroups.remove(holder['record'].get('cgroups') or [])
+            # stopped on purpose, not a crash; written now, so a run killed before its next step knows it too
+            holder['record'] = dict(holder['record'], status='stopped')
+            write_record(holder['record'])
 
         def do_start():
-            holder['record'] = launch(cfg)
-            write_record(holder['record'])
+            old = holder['record']
+            ended = last_exit(old)
+            crashed = ended is not None and old.get('type') != 'oneshot'
+            new = launch(cfg)
+            # the old zombie (if any) is released only once the new start worked, so a failed start keeps its code
+            release_keeper(old)
+            if old is not None and old.get('status') == 'running':
+                cgroups.remove([d for d in old.get('cgroups') or [] if d not in new.get('cgroups', [])])
+            new['crashes'] = old.get('crashes', 0) + 1 if crashed else 0
+            new['previous_exit'] = dict(ended, at=old.get('started_at')) if crashed else None
+            holder['record'] = new
+            write_record(new)
 
         def mark(status):
             def apply():
@@ -923,7 +1063,12 @@ def converge(module, params, check_mode):
                     plan.append(Change('%s: stop (pid %d) because its configuration changed' % (label, record['pid']), do_stop))
                     plan.append(Change('%s: start %s' % (label, ' '.join(cfg['command'])), do_start))
             else:
-                why = '' if record is None else ' (it was %s)' % status_of(record)
+                ended = last_exit(record)
+                if ended is not None and ended['exit_code'] is not None:
+                    signalled = '' if ended['exit_signal'] is None else ', signal %d' % ended['exit_signal']
+                    why = ' (it exited with code %d%s)' % (ended['exit_code'], signalled)
+                else:
+                    why = '' if record is None else ' (it was %s)' % status_of(record)
                 plan.append(Change('%s: start %s%s' % (label, ' '.join(cfg['command']), why), do_start))
         elif state == 'restarted':
             if running:
@@ -940,7 +1085,10 @@ def converge(module, params, check_mode):
             elif record is not None and record.get('cgroups'):
                 plan.append(Change('%s: remove its cgroups' % label, lambda: cgroups.remove(record.get('cgroups') or [])))
             if record is not None:
-                plan.append(Change('%s: remove its state record %s' % (label, record_path(name)), lambda: remove_record(name)))
+                def forget():
+                    release_keeper(record)
+                    remove_record(name)
+                plan.append(Change('%s: remove its state record %s' % (label, record_path(name)), forget))
         descriptions = run(plan, check_mode)
         if check_mode or not plan:
             after_record = record

@@ -268,8 +268,20 @@ services:
       description: Path of its standard error log.
       type: str
     exit_code:
-      description: Exit code when known.
+      description: How an exited service ended (as M(nsforge.linux.nsproc) reports it), or null.
       type: int
+    exit_signal:
+      description: The signal that ended an exited service, or null.
+      type: int
+    stderr_tail:
+      description: The last 2 KiB of an exited service's stderr log in its last run, when it failed.
+      type: str
+    crashes:
+      description: How many times in a row nsproc found it exited and started it again.
+      type: int
+    previous_exit:
+      description: How the run before the current one ended, when nsproc started it again after it exited.
+      type: dict
     config_hash:
       description: SHA-256 of the declared configuration it was started with.
       type: str

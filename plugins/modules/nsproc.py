@@ -23,7 +23,15 @@ description:
     configuration, its host PID and that PID's start time, and its namespace inodes. Identity is PID plus start time, so a recycled
     PID is never mistaken for the service, and never signalled.
   - With a new PID namespace, a minimal init (C(tini)) is PID 1 by default; it forwards signals to the service and
-    reaps orphans. No Python process stays behind; per service there remain the service and that init.
+    reaps orphans. No Python process stays behind; per service there remain the service, that init, and its keeper.
+  - The keeper is a C(sleep infinity) in the host's namespaces, made the service's parent (a child subreaper) so that
+    it holds a service that dies later as a zombie, which keeps its exit status. The next task or M(nsforge.linux.nsinfo)
+    reports it as RV(service.exit_code) and RV(service.exit_signal) with the tail of its stderr, and ends the keeper
+    when it starts, stops or removes the service. nsproc never restarts a service by itself; each O(state=started)
+    run starts an exited service once and counts it in RV(service.crashes). When someone ends the keeper, the
+    service is reparented to init as before and its exit code is lost (reported as null). A service that stays in
+    the host's PID namespace (O(namespaces) C(pid=host)) has no keeper, since its own orphans would be handed to
+    the keeper, which never reaps them; its exit code after O(startup_check) is not kept either.
   - When the declared configuration differs from the one the running service was started with, O(state=started)
     restarts it (O(restart_on_change)) and reports the difference in the diff. Values of O(env) show as C(********)
     there; a change of one shows as a change of C(config_hash).
@@ -205,7 +213,7 @@ options:
   startup_check:
     description:
       - Seconds to watch a new service; one that exits within them is reported as failed, with its exit code and the
-        tail of its stderr.
+        tail of its stderr. One that exits later is reported by the next task (see RV(service.exit_code)).
     type: float
     default: 0.5
   timeout:
@@ -340,8 +348,26 @@ service:
       description: Path of the standard error log.
       type: str
     exit_code:
-      description: Exit code when known (a one-shot command, or a service that exited during O(startup_check)).
+      description:
+        - How the service ended, when RV(service.status=exited) - a one-shot command's code, or a service's code
+          read from its keeper (128 + the signal number when a signal ended it). Null while it runs, and when the
+          code is lost because its keeper was ended from outside.
       type: int
+    exit_signal:
+      description: The signal that ended an exited service, or null.
+      type: int
+    stderr_tail:
+      description: The last 2 KiB of what an exited service wrote to its stderr log in its last run, when it failed and wrote any.
+      type: str
+    crashes:
+      description:
+        - How many times in a row O(state=started) found the service exited (not stopped) and started it again;
+          0 after a start from stopped or absent, or a restart because the configuration changed.
+      type: int
+    previous_exit:
+      description: How the run before the current one ended, when nsproc started the service again after it exited.
+      type: dict
+      sample: {"exit_code": 3, "exit_signal": null, "stderr_tail": "crash: disk full", "at": 1795449015.1}
     config_hash:
       description: SHA-256 of the declared configuration the service was started with.
       type: str

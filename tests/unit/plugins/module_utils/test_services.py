@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
+import time
 
 import pytest
 
@@ -105,3 +107,49 @@ def test_status_of_records():
     assert services.status_of({'status': 'stopped'}) == 'stopped'
     assert services.status_of({'status': 'running', 'pid': 999999999, 'start_time': 1}) == 'exited'
     assert services.view(None)['status'] == 'absent'
+
+
+def _zombie(action):
+    """A child that runs action() and exits, left unreaped: its record, and its PID to reap."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (child)
+        action()
+        os._exit(0)  # pylint: disable=protected-access
+    for _attempt in range(500):
+        found = services.proc_stat(pid)
+        if found and found[0] == 'Z':
+            return {'pid': pid, 'start_time': found[1], 'status': 'running', 'stderr': None}
+        time.sleep(0.01)
+    raise AssertionError('the child did not become a zombie')
+
+
+@pytest.mark.parametrize('action,expected', [
+    (lambda: os._exit(3), (3, None)),  # pylint: disable=protected-access
+    (lambda: os.kill(os.getpid(), signal.SIGKILL), (128 + signal.SIGKILL, signal.SIGKILL)),
+])
+def test_exit_status_of_a_held_zombie(action, expected):
+    """The wait status a keeper holds is read from /proc/<pid>/stat, for that process only (start time)."""
+    record = _zombie(action)
+    try:
+        assert not services.alive(record)
+        assert services.exit_status(record) == expected
+        assert services.exit_status(dict(record, start_time=record['start_time'] + 1)) is None
+        assert services.last_exit(record) == {'exit_code': expected[0], 'exit_signal': expected[1], 'stderr_tail': None}
+    finally:
+        os.waitpid(record['pid'], 0)
+    assert services.exit_status(record) is None
+
+
+def test_last_exit(tmp_path):
+    log = tmp_path / 'stderr.log'
+    log.write_text(u'old run\ncrash: disk full\n')
+    gone = {'pid': 999999999, 'start_time': 1, 'status': 'running', 'stderr': str(log), 'stderr_offset': 8}
+    # no keeper held it: the code is lost, what it wrote is still shown
+    assert services.last_exit(gone) == {'exit_code': None, 'exit_signal': None, 'stderr_tail': 'crash: disk full'}
+    assert services.last_exit(dict(gone, exit_code=0, status='exited')) == \
+        {'exit_code': 0, 'exit_signal': None, 'stderr_tail': None}
+    assert services.last_exit(dict(gone, status='stopped')) is None
+    assert services.last_exit(None) is None
+    view = services.view(dict(gone, name='svc', exit_code=3, status='exited', crashes=2,
+                              previous_exit={'exit_code': 3}))
+    assert (view['status'], view['exit_code'], view['stderr_tail'], view['crashes']) == ('exited', 3, 'crash: disk full', 2)
