@@ -105,13 +105,31 @@ def collect(opts):
             print('W1 N=%d way=%s (%d run%s)' % (n, way, runs, '' if runs == 1 else 's'), flush=True)
             results['w1'].setdefault(n, {})[way] = [measure(['w1', way, n], extra if way == 'ipnetns' else None)
                                                     for dummy in range(runs)]
-    print('W2 %d services' % opts.services, flush=True)
-    results['w2'] = [measure(['w2', opts.services, max(1, opts.services // 10)]) for dummy in range(opts.runs)]
-    print('W3 %d services' % opts.facts_services, flush=True)
-    results['w3'] = [measure(['w3', opts.facts_services, opts.runs])]
-    print('Soak: %d nodes and %d services converged %d times' % tuple(opts.soak), flush=True)
-    results['soak'] = measure(['soak'] + list(opts.soak))
+    for what in ('w2', 'w3', 'soak'):
+        results[what] = workload(what, opts)
     return results
+
+
+def workload(what, opts):
+    """The results of W2, W3 or the soak."""
+    if what == 'w2':
+        print('W2 %d services' % opts.services, flush=True)
+        return [measure(['w2', opts.services, max(1, opts.services // 10)]) for dummy in range(opts.runs)]
+    if what == 'w3':
+        print('W3 %d services' % opts.facts_services, flush=True)
+        return [measure(['w3', opts.facts_services, opts.runs])]
+    if what == 'soak':
+        print('Soak: %d nodes and %d services converged %d times' % tuple(opts.soak), flush=True)
+        return measure(['soak'] + list(opts.soak))
+    raise SystemExit('unknown workload %r (w2, w3, soak)' % what)
+
+
+def remeasure(results, opts):
+    """Measure some workloads again (after a change that touches only them), as collect() would."""
+    for what in [w for w in opts.remeasure.split(',') if w]:
+        if 'BENCH_COLLECTIONS' not in os.environ:
+            raise SystemExit('set BENCH_COLLECTIONS (make bench does)')
+        results[what] = workload(what, opts)
 
 
 def problems_of(results):
@@ -348,6 +366,9 @@ def main():
     parser.add_argument('--output')
     parser.add_argument('--json')
     parser.add_argument('--from-json', help='write the table from the results a run saved with --json, measuring nothing')
+    parser.add_argument('--remeasure', default='',
+                        help='with --from-json: measure these workloads again (comma list of w2, w3, soak), '
+                             'keep the others, and save the whole with --json')
     opts = parser.parse_args()
     if opts.quick:
         opts.sizes, opts.runs, opts.services, opts.facts_services, opts.soak = '10', 1, 10, 10, '20,5,3'
@@ -358,13 +379,14 @@ def main():
             results = json.load(handle)['results']
         # JSON turned the sizes into strings
         results['w1'] = dict((int(n), ways) for n, ways in results['w1'].items())
+        remeasure(results, opts)
     elif 'BENCH_COLLECTIONS' not in os.environ:
         raise SystemExit('set BENCH_COLLECTIONS (make bench does)')
     else:
         results = collect(opts)
     summary = summarize(results)
     problems = problems_of(results)
-    if opts.json and not opts.from_json:
+    if opts.json and (opts.remeasure or not opts.from_json):
         with open(opts.json, 'w') as handle:
             json.dump({'results': results, 'summary': summary}, handle, indent=1, sort_keys=True, default=str)
     command = 'make bench-quick' if opts.quick else 'make bench'

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fault injection walk: kill a module (SIGKILL) after each step of its change list in turn.
 
-For each scenario (a bulk netns lab, an nsmount node, a uidmap node) and each
-step N of the change list the scenario's task makes on a fresh host:
-  1. fresh start: the scenario's removal task, then a check that nothing of it is left;
+For each scenario (a bulk netns lab, an nsmount node, a uidmap node, an nsproc
+service whose configuration changes) and each step N of the change list the
+scenario's task makes on a fresh host:
+  1. fresh start: the scenario's removal task, then a check that nothing of it is left
+     (and, for the service, its old configuration started again);
   2. the task with NSFORGE_TEST_DIE_AFTER_STEP=N: the module process must die by SIGKILL;
   3. the same task without the switch: it must succeed;
   4. the state read with independent tools (ip -j, nsenter, findmnt, /proc) must equal the
@@ -162,15 +164,85 @@ def userns_gone():
     return ['user namespace handle left'] if os.path.exists(USER_HANDLE) else []
 
 
+SERVICE_RECORD = '/run/nsforge/services/fwsvc.json'
+SERVICE_OLD = {'name': 'fwsvc', 'command': ['sleep', '86440'], 'env': {'WALK_VERSION': '1'}, 'startup_check': 0.2,
+               'hostname': 'fwsvc'}
+SERVICE = dict(SERVICE_OLD, env={'WALK_VERSION': '2'})
+
+
+def service_procs():
+    """The service's processes, its keeper and zombies: (pid, ppid, state, cmdline) from /proc."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry, encoding='utf-8') as handle:
+                stat = handle.read()
+            with open('/proc/%s/cmdline' % entry, 'rb') as handle:
+                cmd = handle.read().split(b'\0')
+        except OSError:
+            continue
+        rest = stat[stat.rindex(')') + 2:].split()
+        out.append((int(entry), int(rest[1]), rest[0], [a.decode(errors='replace') for a in cmd if a]))
+    return out
+
+
+def verify_service():
+    try:
+        with open(SERVICE_RECORD, encoding='utf-8') as handle:
+            record = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return ['no service record: %s' % exc]
+    procs = dict((p[0], p) for p in service_procs())
+    mine = [p for p in procs.values() if p[3] and p[3][-1] == '86440']
+    problems = []
+    init = [p for p in mine if p[3][0].endswith('tini')]
+    if len(init) != 1 or init[0][0] != record.get('pid'):
+        return ['service processes %s, record pid %s' % (mine, record.get('pid'))]
+    with open('/proc/%d/environ' % init[0][0], 'rb') as handle:
+        if b'WALK_VERSION=2' not in handle.read().split(b'\0'):
+            problems.append('the service does not have the new configuration')
+    keeper = procs.get(init[0][1])
+    if not keeper or keeper[3][1:] != ['infinity'] or (record.get('keeper') or {}).get('pid') != keeper[0]:
+        problems.append('the service\'s parent %s is not its recorded keeper %s' % (keeper, record.get('keeper')))
+    name = sh(['nsenter', '--uts', '-t', str(init[0][0]), 'hostname']).strip()
+    if name != 'fwsvc':
+        problems.append('hostname inside is %r' % name)
+    return problems
+
+
+def service_expected():
+    """PIDs of the service and its keeper, which leaks() must not count."""
+    try:
+        with open(SERVICE_RECORD, encoding='utf-8') as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return set()
+    pid = record.get('pid')
+    return set([pid, (record.get('keeper') or {}).get('pid')] + [p[0] for p in service_procs() if p[1] == pid])
+
+
+def service_gone():
+    left = [p for p in service_procs() if '86440' in p[3] or p[2] == 'Z']
+    problems = ['service processes or zombies left: %s' % left] if left else []
+    if os.path.exists(SERVICE_RECORD):
+        problems.append('service record left')
+    return problems
+
+
+# name: (module, task, removal task, verify, gone, prepare task or None, expected processes or None)
 SCENARIOS = {
     'netns': ('netns', LAB, {'state': 'absent', 'namespaces': [{'name': n['name']} for n in LAB['namespaces']]},
-              verify_lab, lab_gone),
-    'nsmount': ('nsmount', MOUNTS, {'namespace': 'fm1', 'state': 'absent'}, verify_mounts, mounts_gone),
-    'uidmap': ('uidmap', USERNS, {'namespace': 'fu1', 'state': 'absent'}, verify_userns, userns_gone),
+              verify_lab, lab_gone, None, None),
+    'nsmount': ('nsmount', MOUNTS, {'namespace': 'fm1', 'state': 'absent'}, verify_mounts, mounts_gone, None, None),
+    'uidmap': ('uidmap', USERNS, {'namespace': 'fu1', 'state': 'absent'}, verify_userns, userns_gone, None, None),
+    'nsproc': ('nsproc', SERVICE, {'name': 'fwsvc', 'state': 'absent', 'stop_timeout': 2}, verify_service, service_gone,
+               SERVICE_OLD, service_expected),
 }
 
 
-def leaks(base_procs):
+def leaks(base_procs, expected=None):
     problems = []
     host_veths = [l['ifname'] for l in json.loads(sh(['ip', '-j', '-d', 'link', 'show']))
                   if l.get('linkinfo', {}).get('info_kind') == 'veth']
@@ -200,7 +272,8 @@ def leaks(base_procs):
         held = [l for l in handle.read().splitlines() if l.strip()]
     if held:
         problems.append('locks held: %s' % held)
-    procs = set(processes())
+    allowed = expected() if expected else set()
+    procs = set(p for p in processes() if p[0] not in allowed)
     if procs - base_procs:
         problems.append('processes left: %s' % sorted(procs - base_procs))
     return problems
@@ -222,7 +295,7 @@ def processes():
 
 
 def walk(name):
-    module, args, remove, verify, gone = SCENARIOS[name]
+    module, args, remove, verify, gone, prepare, expected = SCENARIOS[name]
     failures = []
     base_procs = set(processes())
 
@@ -230,7 +303,12 @@ def walk(name):
         result, _out, err, status = run_module(module, remove)
         if status != 0 or not result or result.get('failed'):
             return ['removal failed: %s %s' % (result, err[-300:])]
-        return gone()
+        problems = gone()
+        if prepare is not None and not problems:
+            result, _out, err, status = run_module(module, prepare)
+            if status != 0 or not result or result.get('failed'):
+                problems = ['the preparing task failed: %s %s' % (result, err[-300:])]
+        return problems
 
     problems = fresh()
     if problems:
@@ -239,7 +317,7 @@ def walk(name):
     if status != 0 or not result or result.get('failed'):
         return ['%s: the task fails on a fresh host: %s %s' % (name, result, err[-300:])]
     steps = result['changes']
-    problems = verify() + leaks(base_procs)
+    problems = verify() + leaks(base_procs, expected)
     if problems:
         return ['%s: the task without faults: %s' % (name, problems)]
     print('%s: %d steps' % (name, len(steps)))
@@ -261,13 +339,14 @@ def walk(name):
         if status != 0 or not result or result.get('failed'):
             failures.append('%s: the run after the kill fails: %s %s' % (where, result and result.get('msg'), err[-300:]))
             continue
-        problems = verify() + leaks(base_procs)
+        problems = verify() + leaks(base_procs, expected)
         again, _out, err, status = run_module(module, args)
         if status != 0 or not again or again.get('changed'):
             problems.append('a third run is not unchanged: %s' % (again and again.get('changes')))
         if problems:
             failures.append('%s: %s' % (where, '; '.join(problems)))
-    problems = fresh()
+    result, _out, err, status = run_module(module, remove)
+    problems = gone() if status == 0 and result and not result.get('failed') else ['%s %s' % (result, err[-300:])]
     if problems:
         failures.append('%s: removal at the end: %s' % (name, problems))
     return failures
