@@ -178,7 +178,8 @@ def summarize(results):
     summary = {
         'w1': rows,
         'w2': {k: median(r[k] for r in w2) for k in ('start_ms_median', 'start_ms_max', 'stop_ms_median',
-                                                     'overhead_kib_median', 'overhead_kib_max', 'module_rss_kib')},
+                                                     'overhead_kib_median', 'overhead_kib_max', 'overhead_pss_kib_median',
+                                                     'overhead_pss_kib_max', 'module_rss_kib')},
         'w3': {k: median(r[k] for r in w3) for k in ('seconds', 'namespaces', 'rss_kib')},
     }
     summary['w2']['services'] = w2[0]['services']
@@ -225,8 +226,13 @@ def targets(summary):
     w2 = summary['w2']
     out.append(('W2: at most 20 ms of engine time per service start', '%.1f ms median, %.1f ms max'
                 % (w2['start_ms_median'], w2['start_ms_max']), w2['start_ms_median'] <= 20))
-    out.append(('W2: at most 2 MB resident per service beyond its own process', '%.1f MB median, %.1f MB max'
-                % (w2['overhead_kib_median'] / 1024.0, w2['overhead_kib_max'] / 1024.0), w2['overhead_kib_max'] <= 2048))
+    # resident memory as the host pays for it: the proportional set size, in which libc's pages, mapped by every
+    # process, count once in all; VmRSS counts them in full in each process (shown too)
+    out.append(('W2: at most 2 MB resident per service beyond its own process (init and keeper; PSS)',
+                '%.1f MB median, %.1f MB max (VmRSS, shared pages counted in every process: %.1f / %.1f MB)'
+                % (w2['overhead_pss_kib_median'] / 1024.0, w2['overhead_pss_kib_max'] / 1024.0,
+                   w2['overhead_kib_median'] / 1024.0, w2['overhead_kib_max'] / 1024.0),
+                w2['overhead_pss_kib_max'] <= 2048))
     w3 = summary['w3']
     out.append(('W3: nsinfo with %d namespaces and %d services in at most 1 s' % (w3['namespaces'], w3['services']),
                 '%.2f s' % w3['seconds'], w3['seconds'] <= 1.0))
@@ -313,11 +319,16 @@ def markdown(summary, info, opts, command):
         'Verified with `/proc/<pid>/status` (NSpid 1), `stat` of the namespace files, and that no process is left '
         'after the stops.' % max(1, w2['services'] // 10),
         '',
-        '| start ms (median) | start ms (max) | stop ms (median) | resident per service beyond its program, KiB '
-        '(median / max) | module process peak MB |',
-        '| ---: | ---: | ---: | ---: | ---: |',
-        '| %s | %s | %s | %d / %d | %s |' % (
+        'Beyond its program, each service has its init (tini) and its keeper (`sleep infinity`, the parent that holds '
+        'its exit status). Their memory is given as PSS (shared pages such as libc\'s count as each process\'s '
+        'share) and as VmRSS (shared pages counted in full in every process).',
+        '',
+        '| start ms (median) | start ms (max) | stop ms (median) | init + keeper PSS, KiB (median / max) '
+        '| init + keeper VmRSS, KiB (median / max) | module process peak MB |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| %s | %s | %s | %d / %d | %d / %d | %s |' % (
             fmt(w2['start_ms_median'], 1), fmt(w2['start_ms_max'], 1), fmt(w2['stop_ms_median'], 1),
+            w2['overhead_pss_kib_median'], w2['overhead_pss_kib_max'],
             w2['overhead_kib_median'], w2['overhead_kib_max'], fmt(w2['module_rss_kib'] / 1024.0, 0)),
         '',
         '## W3: facts',

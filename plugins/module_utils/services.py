@@ -209,12 +209,23 @@ def exit_status(record):
 def release_keeper(record):
     """End the keeper of a recorded service (only the recorded process), which lets init reap the service."""
     keeper = (record or {}).get('keeper')
-    if keeper and alive(keeper):
-        _kill_quietly(keeper['pid'])
-        # init reaps the keeper and the service's zombie now; wait, so that both are gone when the task ends
-        deadline = time.time() + 5
-        while time.time() < deadline and (_present(keeper) or exit_status(record) is not None):
-            time.sleep(0.01)
+    if not keeper or not alive(keeper):
+        return
+    try:
+        os.kill(keeper['pid'], signal.SIGKILL)
+    except OSError:
+        return
+    # init reaps the keeper and the service's zombie now (or this process, when it started the keeper itself);
+    # wait, so that both are gone when the task ends
+    deadline = time.time() + 5
+    delay = 0.0005
+    while time.time() < deadline and (_present(keeper) or exit_status(record) is not None):
+        try:
+            os.waitpid(keeper['pid'], os.WNOHANG)
+        except OSError:
+            pass  # not our child: init reaps it
+        time.sleep(delay)
+        delay = min(2 * delay, 0.02)
 
 
 def _present(ident):
