@@ -43,10 +43,12 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # shellcheck: ansible-test's shellcheck sanity test is skipped without it;
 # ping: the molecule scenario's verify step.
 # tini: PID 1 of services; nft: the netlab role's NAT; dot: its topology pictures; sysctl: host forwarding
-# with NAT; nsenter, findmnt: the default lab's proofs.
+# with NAT; nsenter, findmnt: the default lab's proofs; sshd, ssh, ssh-keygen: the simulated fleet of tests/fleet
+# (and the nsenter connection's test).
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
   nsenter:util-linux findmnt:util-linux
-TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server
+TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server \
+  ssh:openssh-client ssh-keygen:openssh-client
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
