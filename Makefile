@@ -58,7 +58,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick clean distclean
+.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -191,6 +191,9 @@ bench: venv tools collection ## Benchmark suite, results table in docs/benchmark
 bench-quick: venv tools collection ## The benchmark harness at N=10, one run: every workload must converge
 	@mkdir -p "$(BUILD)/bench"
 	$(BENCH_ENV) "$(VBIN)/python" bench/run.py --quick --output "$(BUILD)/bench/quick.md" $(BENCH_ARGS)
+
+bench-fleet: venv tools collection ## Per-host cost of site.yml over SSH on a simulated fleet (bench/fleet.py, ~10 min)
+	$(BENCH_ENV) "$(VBIN)/python" bench/fleet.py $(BENCH_ARGS)
 
 ## ---------------------------------------------------------------- housekeeping
 
