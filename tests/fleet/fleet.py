@@ -23,7 +23,8 @@ Host i (1..K) is named fleet<i> (its hostname too) and has:
   - lo up and eth0, a veth to the bridge fleetbr (10.236.0.1/24) in the sandbox, with 10.236.0.(10+i)/24;
   - sshd (root by key only) listening on 10.236.0.(10+i) only.
 DIR receives the controller's key pair (id_ed25519), the inventory (inventory.ini, group fleet) and state.json.
-The default number of hosts is $FLEET_HOSTS, else 5.
+The default number of hosts is $FLEET_HOSTS, else 5 (at most 240). One fleet per sandbox: the bridge and the
+addresses are fixed. The hosts reach each other on the bridge (for tunnels between hosts).
 """
 
 from __future__ import absolute_import, division, print_function
