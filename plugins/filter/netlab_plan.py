@@ -27,15 +27,37 @@ options:
     type: dict
   others:
     description:
-      - The other labs on the host, as a mapping from lab name to the nodes of its record. A node of another lab is
-        refused, since deploying it here would reconfigure it there.
+      - The other labs on the host, as a mapping from lab name to its record (or to the nodes of its record). A node
+        of another lab is refused, since deploying it here would reconfigure it there; so is a tunnel whose VNI and
+        port a tunnel of another lab on this host uses.
     type: dict
+  host:
+    description:
+      - The name of the host being planned, as the topology's C(nodes[].host) and C(bridges[].host) name hosts.
+        The result holds only the nodes of this host and those without a host; a link between two hosts becomes a
+        VXLAN tunnel end on each. Without it, the hosts of the nodes are ignored and every node is planned here.
+    type: str
+  underlays:
+    description:
+      - Underlay addresses of hosts (host name to IP address) that the topology's C(hosts) does not give; the
+        C(nsforge.linux.netlab) role passes each named host's C(ansible_host).
+    type: dict
+  shared:
+    description:
+      - The records of the lab on its other hosts, whose addresses stay sticky here too (a host new to the lab has
+        no record of its own). Used only when nodes have a host.
+    type: list
+    elements: dict
 '''
 
 EXAMPLES = r'''
 - name: Plan a lab
   ansible.builtin.set_fact:
     lab_plan: "{{ topology | nsforge.linux.netlab_plan(previous_record | default({})) }}"
+
+- name: Plan this host's part of a lab that spans hosts
+  ansible.builtin.set_fact:
+    lab_plan: "{{ topology | nsforge.linux.netlab_plan({}, {}, host=inventory_hostname, underlays={'h3': '10.236.0.13'}) }}"
 '''
 
 RETURN = r'''
@@ -44,7 +66,8 @@ _value:
     - C(namespaces) (the bulk netns list, with removed nodes as C(state=absent)), C(services), C(mounts), C(users),
       C(removed) (nodes, services, mounts and users to remove), C(nat) (ruleset, table, ports, host interface) or
       null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
-      changes things), C(dot) and C(summary).
+      changes things), C(dot), C(summary) (the nodes of this host) and C(tunnels) (every link between hosts, with
+      its VNI, port, hosts and their underlay addresses).
   type: dict
 '''
 
@@ -53,9 +76,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
 
 
-def netlab_plan(topology, previous=None, others=None):
+def netlab_plan(topology, previous=None, others=None, host=None, underlays=None, shared=None):
     try:
-        return plan(topology, previous or None, others or None)
+        return plan(topology, previous or None, others or None, host=host, underlays=underlays, shared=shared)
     except TopologyError as exc:
         raise AnsibleFilterError('netlab topology: %s' % exc)
 

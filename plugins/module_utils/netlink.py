@@ -124,11 +124,25 @@ class Session:
         for info in raw.dump_links():
             links[info['name']] = info
             by_index[info['index']] = info['name']
+        host_nsid = None
+        host_by_index = None
         for info in links.values():
             info['master'] = by_index.get(info.pop('master_index'))
             parent = info.get('link_index')
             if info['kind'] in ('vlan', 'macvlan', 'vxlan'):
                 info['parent'] = by_index.get(parent) if parent else None
+            if info['kind'] == 'vxlan' and ns_path is not None:
+                # a vxlan created from the host with its device placed here keeps its UDP socket (its underlay)
+                # in the host: the kernel reports that namespace's id as seen from here
+                info['underlay'] = 'node'
+                if info.get('link_netnsid') is not None:
+                    if host_nsid is None:
+                        host_nsid = raw.nsid_of(HOST_NS)
+                    info['underlay'] = 'host' if info['link_netnsid'] == host_nsid else 'other'
+                    if info['underlay'] == 'host' and parent:
+                        if host_by_index is None:
+                            host_by_index = dict((i['index'], i['name']) for i in self.raw(None).dump_links())
+                        info['parent'] = host_by_index.get(parent)
         for index, cidr in raw.dump_addresses():
             name = by_index.get(index)
             if name is not None:
@@ -152,10 +166,24 @@ class Session:
     # ---- writing -------------------------------------------------------
 
     def link_add(self, ns_path, spec, peer_ns_path=None, parent_index=None):
-        """Create a link described by spec (a normalized link dict)."""
-        ipr = self.sock(ns_path)
+        """Create a link described by spec (a normalized link dict).
+
+        A vxlan with underlay 'host' is requested from the module's own namespace and placed into ns_path
+        (IFLA_NET_NS_FD): the device lives in the node, its UDP socket in the host.
+        """
         kind = spec['type']
         args = {'ifname': spec['name'], 'kind': kind}
+        if kind == 'vxlan' and spec.get('underlay') == 'host' and ns_path is not None:
+            ipr = self.sock(None)
+            fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                args['net_ns_fd'] = fd
+                self._vxlan_args(args, spec, parent_index)
+                ipr.link('add', **args)
+            finally:
+                os.close(fd)
+            return
+        ipr = self.sock(ns_path)
         if kind == 'veth':
             peer = {'ifname': spec['peer']['name']}
             fd = None
@@ -176,17 +204,21 @@ class Session:
             args['link'] = parent_index
             args['macvlan_mode'] = spec['mode']
         elif kind == 'vxlan':
-            args['vxlan_id'] = spec['vni']
-            if parent_index is not None:
-                args['vxlan_link'] = parent_index
-            if spec.get('dstport') is not None:
-                args['vxlan_port'] = spec['dstport']
-            target = spec.get('remote') or spec.get('group')
-            if target:
-                args['vxlan_group6' if ':' in target else 'vxlan_group'] = target
-            if spec.get('local'):
-                args['vxlan_local6' if ':' in spec['local'] else 'vxlan_local'] = spec['local']
+            self._vxlan_args(args, spec, parent_index)
         ipr.link('add', **args)
+
+    @staticmethod
+    def _vxlan_args(args, spec, parent_index):
+        args['vxlan_id'] = spec['vni']
+        if parent_index is not None:
+            args['vxlan_link'] = parent_index
+        if spec.get('dstport') is not None:
+            args['vxlan_port'] = spec['dstport']
+        target = spec.get('remote') or spec.get('group')
+        if target:
+            args['vxlan_group6' if ':' in target else 'vxlan_group'] = target
+        if spec.get('local'):
+            args['vxlan_local6' if ':' in spec['local'] else 'vxlan_local'] = spec['local']
 
     def link_del(self, ns_path, name):
         index = self.raw(ns_path).index_of(name)
@@ -266,6 +298,11 @@ RTM_NEWADDR = 20
 RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
+RTM_NEWNSID = 88
+RTM_GETNSID = 90
+NETNSA_NSID = 1
+NETNSA_FD = 3
+HOST_NS = '/proc/self/ns/net'
 RTN_UNICAST = 1
 RT_TABLE_COMPAT = 252
 NLA_TYPE_MASK = 0x3fff
@@ -500,6 +537,21 @@ class RawRoute:
             payload += _ATTR.pack(_ATTR.size + 4, RTA_TABLE) + _U32.pack(table)
             routes.extend(parse_route(body) for body in self.request(RTM_GETROUTE, payload, True))
         return routes
+
+    def nsid_of(self, ns_path):
+        """The id that this socket's namespace gives the namespace at ns_path, or None when it has given none."""
+        fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            payload = struct.pack('=Bxxx', socket.AF_UNSPEC) + _ATTR.pack(_ATTR.size + 4, NETNSA_FD) + _U32.pack(fd)
+            bodies = self.request(RTM_GETNSID, payload, False)
+        finally:
+            os.close(fd)
+        for body in bodies:
+            nsid = parse_attrs(body, 4).get(NETNSA_NSID)
+            if nsid is not None:
+                value = _S32.unpack(nsid[:4])[0]
+                return value if value >= 0 else None
+        return None
 
     def index_of(self, name):
         """Index of the interface with this name, or None."""

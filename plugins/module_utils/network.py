@@ -60,6 +60,7 @@ LINK_SPEC = dict(
     group=dict(type='str'),
     local=dict(type='str'),
     dstport=dict(type='int'),
+    underlay=dict(type='str', choices=['node', 'host']),
 )
 
 ROUTE_SPEC = dict(
@@ -377,6 +378,7 @@ def normalize_link(link, lopt):
         'group': None,
         'local': None,
         'dstport': None,
+        'underlay': None,
     }
     if link.get('addresses') is not None:
         out['addresses'] = dedupe([norm_cidr(a, lopt + '.addresses') for a in link['addresses']])
@@ -384,9 +386,9 @@ def normalize_link(link, lopt):
         'veth': ('peer',),
         'vlan': ('vlan_id', 'link'),
         'macvlan': ('mode', 'link'),
-        'vxlan': ('vni', 'remote', 'group', 'local', 'dstport', 'link'),
+        'vxlan': ('vni', 'remote', 'group', 'local', 'dstport', 'link', 'underlay'),
     }.get(kind, ())
-    for key in ('peer', 'vlan_id', 'link', 'mode', 'vni', 'remote', 'group', 'local', 'dstport'):
+    for key in ('peer', 'vlan_id', 'link', 'mode', 'vni', 'remote', 'group', 'local', 'dstport', 'underlay'):
         if link.get(key) is not None and key not in extras:
             raise bad_option(lopt + '.' + key, link[key], 'not an option of a %s link' % kind)
     if kind == 'veth':
@@ -437,6 +439,9 @@ def normalize_link(link, lopt):
         if out['dstport'] is None:
             out['dstport'] = 4789
         out['link'] = check_ifname(link['link'], lopt + '.link') if link.get('link') is not None else None
+        out['underlay'] = link.get('underlay') or 'node'
+        if out['underlay'] not in ('node', 'host'):
+            raise bad_option(lopt + '.underlay', link['underlay'], "expected 'node' or 'host'")
     return out
 
 
@@ -690,6 +695,8 @@ def link_mismatch(cur, link):
                 or cur.get('group') != (link['remote'] or link['group']) or cur.get('local') != link['local'] \
                 or (link['link'] is not None and cur.get('parent') != link['link']):
             return 'its vni, port, remote, group, local address or underlay differs'
+        if (cur.get('underlay') or 'node') != link['underlay']:
+            return 'its underlay namespace is %s, declared %s' % (cur.get('underlay') or 'node', link['underlay'])
     return None
 
 
@@ -831,6 +838,13 @@ class Planner:
         self.plan_sysctl(decl)
         self.plan_files(decl)
 
+    def replaceable_peer(self, peer, peer_cur):
+        """Whether an existing interface in the way of a veth peer may be deleted: not a veth, in a node that this
+        task declares with purge and whose own links do not name it (a link that changed from a tunnel to a veth)."""
+        pdecl = self.by_name.get(peer['netns']) if peer['netns'] is not None else None
+        return (pdecl is not None and pdecl['state'] == 'present' and pdecl['purge'] and peer_cur['kind'] != 'veth'
+                and peer['name'] not in set(l['name'] for l in pdecl['links']))
+
     def exists_now(self, name):
         return nodes.netns_exists(name)
 
@@ -863,7 +877,10 @@ class Planner:
         track = self.track[name]
         # parents and masters must exist or be declared
         if link['type'] in PARENT_TYPES and link['link'] is not None:
-            if link['link'] not in declared and link['link'] not in links:
+            if link.get('underlay') == 'host':
+                if link['link'] not in self.host_links():
+                    raise bad_option(lopt + '.link', link['link'], 'no interface of that name in the host, the underlay')
+            elif link['link'] not in declared and link['link'] not in links:
                 raise bad_option(lopt + '.link', link['link'], 'no interface of that name in node %s' % name)
         if link['master'] is not None and link['master'] not in declared:
             mcur = links.get(link['master'])
@@ -908,8 +925,16 @@ class Planner:
                 peer_cur = None
                 cur = None
         elif peer is not None and peer_cur is not None:
-            raise bad_option(lopt + '.peer.name', peer['name'], 'an interface of that name already exists in %s'
-                             % ('the host' if peer['netns'] is None else 'node ' + peer['netns']))
+            if not self.replaceable_peer(peer, peer_cur):
+                raise bad_option(lopt + '.peer.name', peer['name'], 'an interface of that name already exists in %s'
+                                 % ('the host' if peer['netns'] is None else 'node ' + peer['netns']))
+            # the peer's node purges and does not declare it: an interface of another kind gives way to the veth
+            ppath = self.path(peer['netns'])
+            self.track[peer['netns']]['recreated'].add(peer['name'])
+            self.add(PH_LINK_DEL, 'node %s: delete %s %s, which becomes the peer of %s in node %s'
+                     % (peer['netns'], peer_cur['kind'], peer['name'], link['name'], name),
+                     lambda: self.session.link_del(ppath, peer['name']))
+            peer_cur = None
         if create:
             phase = PH_BRIDGE if link['type'] == 'bridge' else (PH_CHILD if link['type'] in PARENT_TYPES else PH_LINK)
             desc = 'node %s: create %s %s' % (name, link['type'], link['name'])
@@ -929,7 +954,7 @@ class Planner:
     def _create(self, path, link):
         parent = None
         if link['type'] in PARENT_TYPES and link['link'] is not None:
-            parent = self.session.index_of(path, link['link'])
+            parent = self.session.index_of(None if link.get('underlay') == 'host' else path, link['link'])
         peer_path = None
         if link['peer'] is not None:
             # the peer is created in the namespace of this fd; the host's is the module's own
@@ -943,6 +968,12 @@ class Planner:
             if code == errno.EOPNOTSUPP:
                 raise NsforgeError('%s.type: the kernel of this host does not support %s links (is its module loaded?)'
                                    % (link['option'], link['type']), option=link['option'] + '.type', value=link['type'])
+            if code == errno.EEXIST and link['type'] == 'vxlan':
+                raise NsforgeError('%s.vni: VNI %d on UDP port %d is already used by another vxlan device whose underlay '
+                                   'is the %s namespace (a VNI is unique per underlay namespace and port)'
+                                   % (link['option'], link['vni'], link['dstport'],
+                                      "host's" if link['underlay'] == 'host' else "node's"),
+                                   option=link['option'] + '.vni', value=link['vni'])
             raise
 
     def plan_attrs(self, name, path, link, cur, purge, created, label=None):

@@ -152,6 +152,17 @@ options:
       dstport:
         description: For O(links[].type=vxlan), the UDP destination port; defaults to C(4789).
         type: int
+      underlay:
+        description:
+          - For O(links[].type=vxlan), the namespace of the tunnel's UDP socket. V(node) (the default) creates the
+            device inside the node, whose own interfaces carry the tunnel. V(host) creates it from the host's
+            namespace and places it into the node, so the node's interface is one end of a tunnel that the host's
+            network carries to another host (O(links[].local) and O(links[].remote) are host addresses, and
+            O(links[].link) names an interface of the host).
+          - A VNI is unique per underlay namespace and port; a second device with the same ones fails naming O(links[].vni).
+          - A device whose underlay differs is deleted and created again.
+        type: str
+        choices: [node, host]
   routes:
     description:
       - Routes inside the namespace. A route is identified by its table, destination and metric; one that exists with
@@ -320,6 +331,13 @@ EXAMPLES = r'''
       - {name: trunk.100, type: vlan, link: trunk, vlan_id: 100, addresses: [10.220.100.1/24]}
       - {name: mv0, type: macvlan, link: trunk, mode: bridge}
       - {name: vx42, type: vxlan, vni: 42, remote: 10.220.100.2, local: 10.220.100.1, dstport: 4789}
+
+- name: One end of a tunnel to another host; the node sees eth1, the host's network carries it
+  nsforge.linux.netns:
+    name: r1
+    links:
+      - {name: eth1, type: vxlan, underlay: host, vni: 5001, remote: 198.51.100.13, local: 198.51.100.11,
+         mtu: 1450, addresses: [10.237.0.1/30]}
 
 - name: Converge exactly, removing undeclared links, addresses and static routes
   nsforge.linux.netns:

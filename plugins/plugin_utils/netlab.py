@@ -35,7 +35,14 @@ _SERVICE_KEYS = frozenset((
     'stop_timeout', 'startup_check', 'timeout', 'stdout', 'stderr', 'limits', 'restart_on_change'))
 _USER_KEYS = frozenset(('map_user', 'map_root_user', 'uid_map', 'gid_map', 'allow_host_root', 'recreate'))
 _NODE_KEYS = frozenset(('hostname', 'sysctl', 'nameservers', 'search', 'hosts', 'routes', 'services', 'mounts',
-                        'user', 'network_mode', 'links'))
+                        'user', 'network_mode', 'links', 'host'))
+_BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
+_VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
+VXLAN_PORT = 4789
+VNI_MIN = 1 << 20
+VNI_MAX = (1 << 24) - 1
+# what VXLAN adds to a frame: outer Ethernet 14, IP 20 or 40, UDP 8, VXLAN 8
+VXLAN_OVERHEAD = {4: 50, 6: 70}
 
 
 class TopologyError(NsforgeError):
@@ -113,7 +120,7 @@ def _parse_links(topo, node_names, bridge_names):
         where = 'links[%d]' % idx
         opts = {}
         if isinstance(raw, dict):
-            unknown = sorted(set(raw) - {'endpoints', 'mtu', 'subnet', 'subnet6', 'addresses'})
+            unknown = sorted(set(raw) - {'endpoints', 'mtu', 'subnet', 'subnet6', 'addresses', 'vni'})
             if unknown:
                 _fail(where, 'unknown key(s) %s' % ', '.join(unknown))
             opts = raw
@@ -154,7 +161,10 @@ def _parse_links(topo, node_names, bridge_names):
         mtu = opts.get('mtu')
         if mtu is not None and (not isinstance(mtu, int) or isinstance(mtu, bool) or not 68 <= mtu <= 65535):
             _fail(where, 'mtu must be an integer from 68 to 65535, got %r' % (mtu,))
-        links.append({'where': where, 'label': label, 'eps': eps, 'mtu': mtu,
+        vni = opts.get('vni')
+        if vni is not None and (not isinstance(vni, int) or isinstance(vni, bool) or not 1 <= vni <= VNI_MAX):
+            _fail(where, 'vni must be an integer from 1 to %d, got %r' % (VNI_MAX, vni))
+        links.append({'where': where, 'label': label, 'eps': eps, 'mtu': mtu, 'vni': vni,
                       'key': label, 'subnet': opts.get('subnet'), 'subnet6': opts.get('subnet6'),
                       'bridge': eps[1]['node'] if eps[1]['bridge'] else None})
     return links
@@ -259,18 +269,25 @@ def _prev_map(previous, key):
     return value if isinstance(value, dict) else {}
 
 
-def _int_opt(addressing, key, default, lo, hi):
-    value = addressing.get(key, default)
+def _int_opt(settings, key, default, lo, hi, where='addressing'):
+    value = settings.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-        _fail('addressing.%s' % key, 'expected an integer from %d to %d, got %r' % (lo, hi, value))
+        _fail('%s.%s' % (where, key), 'expected an integer from %d to %d, got %r' % (lo, hi, value))
     return value
 
 
-def plan(topology, previous=None, others=None):
+def plan(topology, previous=None, others=None, host=None, underlays=None, shared=None):
     """Validate a topology and turn it into the declarations of the modules; see the module docstring.
 
-    others maps the names of the other labs on the host to the nodes their records hold: a node of another lab is
-    refused, since deploying it here would reconfigure (and purge) it there.
+    others maps the names of the other labs on the host to their records (or to the nodes their records hold): a
+    node of another lab is refused, since deploying it here would reconfigure (and purge) it there, and so is a
+    tunnel whose VNI and port another lab's tunnel uses here.
+
+    host is the inventory name of the host being planned: the declarations hold only the nodes whose host it is
+    (and those without a host), and a link to a node on another host becomes a VXLAN tunnel. Without host, every
+    node is planned here and the hosts of the nodes are ignored. underlays maps host names to their underlay
+    addresses where the topology's hosts do not say (the role passes each host's ansible_host). shared holds the
+    records of the lab on the other hosts, from which addresses stay sticky too.
     """
     if not isinstance(topology, dict):
         _fail('topology', 'expected a mapping with name, nodes and links')
@@ -294,17 +311,27 @@ def plan(topology, previous=None, others=None):
         _check(nodes.check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
         if bname in node_specs:
             _fail('bridges.%s' % bname, 'the name is also a node; a bridge is a node of its own')
-        unknown = sorted(set(spec) - {'subnet', 'subnet6', 'mtu'})
+        unknown = sorted(set(spec) - _BRIDGE_KEYS)
         if unknown:
             _fail('bridges.%s' % bname, 'unknown setting(s) %s' % ', '.join(unknown))
 
     for other, owned in sorted((others or {}).items()):
         if other == name:
             continue
+        if isinstance(owned, dict):
+            owned = owned.get('nodes')
         for nname in list(bridge_specs) + list(node_specs):
             if nname in (owned or []):
                 _fail('%s.%s' % ('bridges' if nname in bridge_specs else 'nodes', nname),
                       'the node belongs to lab %s; remove it from that lab first' % other)
+
+    where_of = dict([(b, 'bridges.%s' % b) for b in bridge_specs] + [(n, 'nodes.%s' % n) for n in node_specs])
+    node_host = {}
+    for nname, spec in list(bridge_specs.items()) + list(node_specs.items()):
+        value = spec.get('host')
+        if value is not None and (not isinstance(value, str) or not value):
+            _fail(where_of[nname] + '.host', 'expected the inventory name of a host, got %r' % (value,))
+        node_host[nname] = value if host is not None else None
 
     pod = {}
     for nname, spec in node_specs.items():
@@ -324,7 +351,15 @@ def plan(topology, previous=None, others=None):
                 _fail('nodes.%s' % nname, '%s cannot be set on a node that shares the network of %s '
                                           '(its services join that node)' % (key, target))
         pod[nname] = target
+        if node_host[nname] is None:
+            node_host[nname] = node_host[target]
+        elif node_host[nname] != node_host[target]:
+            _fail('nodes.%s.host' % nname, 'the node shares the network of %s, which is on host %s, not %s'
+                  % (target, node_host[target], node_host[nname]))
     net_nodes = [n for n in node_specs if n not in pod]
+
+    def mine(nname):
+        return node_host[nname] is None or node_host[nname] == host
 
     links = _parse_links(topology, set(node_specs), set(bridge_specs))
     for link in links:
@@ -332,6 +367,9 @@ def plan(topology, previous=None, others=None):
             if ep['node'] in pod:
                 _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
                       % (ep['node'], pod[ep['node']]))
+
+    tunnels = _tunnels(topology, name, links, node_host, host, underlays or {})
+    _tunnel_clashes(name, links, host, others, tunnels['dstport'])
 
     # ---- addressing
     addressing = topology.get('addressing') or {}
@@ -349,8 +387,10 @@ def plan(topology, previous=None, others=None):
         ('link', 6): _int_opt(addressing, 'link_prefix6', 64, 16, 127),
         ('bridge', 6): _int_opt(addressing, 'bridge_prefix6', 64, 16, 126),
     }
-    prev_subnets = _prev_map(previous, 'subnets')
-    prev_hosts = _prev_map(previous, 'hosts')
+    if not any(node_host.values()):
+        shared = None     # a lab on one host, or a copy on each: each host's own record only
+    prev_subnets = _merged(previous, shared, 'subnets')
+    prev_hosts = _merged(previous, shared, 'hosts')
 
     # subnet owners: bridges first, then point-to-point links without explicit addresses
     owners = []
@@ -460,16 +500,27 @@ def plan(topology, previous=None, others=None):
         gateways = nat_plan['gateways']
 
     # ---- netns bulk declaration
+    bridge_mtu = dict((b, spec.get('mtu')) for b, spec in bridge_specs.items())
+    for link in links:
+        if link['tunnel'] and link['bridge'] and not bridge_specs[link['bridge']].get('mtu'):
+            mtu = link['mtu'] or tunnels['mtu']
+            bridge_mtu[link['bridge']] = min(bridge_mtu[link['bridge']] or mtu, mtu)
     namespaces = []
+    node_entries = {}
+    bridge_entries = {}
     for bname, spec in bridge_specs.items():
-        entry_links = [dict(name=BRIDGE_IFNAME, type='bridge', **({'mtu': spec['mtu']} if spec.get('mtu') else {}))]
+        if not mine(bname):
+            continue
+        entry_links = [dict(name=BRIDGE_IFNAME, type='bridge', **({'mtu': bridge_mtu[bname]} if bridge_mtu[bname] else {}))]
         if nat_plan and nat_plan['bridge'] == bname:
             entry_links.append({'name': NAT_IFNAME, 'type': 'veth', 'master': BRIDGE_IFNAME,
                                 'peer': {'name': nat_plan['host_interface'],
                                          'addresses': nat_plan['host_addresses']}})
         namespaces.append({'name': bname, 'state': 'present', 'purge': True, 'links': entry_links})
-    node_entries = {}
+        bridge_entries[bname] = namespaces[-1]
     for nname in net_nodes:
+        if not mine(nname):
+            continue
         spec = node_specs[nname]
         entry = {'name': nname, 'state': 'present', 'purge': True, 'links': []}
         hostname = spec.get('hostname', nname if len(nname) <= 64 else None)
@@ -485,24 +536,32 @@ def plan(topology, previous=None, others=None):
         namespaces.append(entry)
     for link in links:
         a, b = link['eps']
-        decl = {'name': a['ifname'], 'type': 'veth', 'addresses': a['addresses']}
-        if a.get('mac'):
-            decl['mac'] = a['mac']
-        peer = {'name': b['ifname'], 'netns': b['node']}
-        if link['mtu']:
-            decl['mtu'] = link['mtu']
-            peer['mtu'] = link['mtu']
-        if b['bridge']:
-            peer['master'] = BRIDGE_IFNAME
-            peer['addresses'] = []
-            if bridge_specs[b['node']].get('mtu') and not link['mtu']:
-                decl['mtu'] = peer['mtu'] = bridge_specs[b['node']]['mtu']
-        else:
-            peer['addresses'] = b['addresses']
-        decl['peer'] = peer
-        node_entries[a['node']]['links'].append(decl)
         if b.get('mac'):
             _fail(link['where'], 'mac can be set on the first endpoint of a link only')
+        if link['tunnel']:
+            for ep in (a, b):
+                if mine(ep['node']):
+                    entry = (bridge_entries if ep['bridge'] else node_entries)[ep['node']]
+                    entry['links'].append(_tunnel_end(link, ep, tunnels, bridge_mtu))
+        elif mine(a['node']):
+            decl = {'name': a['ifname'], 'type': 'veth', 'addresses': a['addresses']}
+            if a.get('mac'):
+                decl['mac'] = a['mac']
+            peer = {'name': b['ifname'], 'netns': b['node']}
+            if link['mtu']:
+                decl['mtu'] = link['mtu']
+                peer['mtu'] = link['mtu']
+            if b['bridge']:
+                peer['master'] = BRIDGE_IFNAME
+                peer['addresses'] = []
+                if bridge_mtu[b['node']] and not link['mtu']:
+                    decl['mtu'] = peer['mtu'] = bridge_mtu[b['node']]
+            else:
+                peer['addresses'] = b['addresses']
+            decl['peer'] = peer
+            node_entries[a['node']]['links'].append(decl)
+        if not mine(a['node']):
+            continue
         if link['bridge'] and link['bridge'] in gateways:
             entry = node_entries[a['node']]
             has = set((r.get('dst'), ':' in str(r.get('gateway', ''))) for r in entry['routes'])
@@ -521,6 +580,8 @@ def plan(topology, previous=None, others=None):
     services = []
     seen = {}
     for nname, spec in node_specs.items():
+        if not mine(nname):
+            continue
         svcs = spec.get('services') or []
         if not isinstance(svcs, list):
             _fail('nodes.%s.services' % nname, 'expected a list of nsproc declarations')
@@ -551,6 +612,8 @@ def plan(topology, previous=None, others=None):
     mounts = []
     users = []
     for nname in net_nodes:
+        if not mine(nname):
+            continue
         spec = node_specs[nname]
         if spec.get('mounts'):
             if not isinstance(spec['mounts'], list):
@@ -567,7 +630,10 @@ def plan(topology, previous=None, others=None):
                 _fail('nodes.%s.user' % nname, 'needs map_user, map_root_user or uid_map')
             users.append(dict(user, namespace=nname))
 
-    all_nodes = list(bridge_specs) + net_nodes
+    all_nodes = [n for n in list(bridge_specs) + net_nodes if mine(n)]
+    nat_drawn = nat_plan
+    if nat_plan and not mine(nat_plan['bridge']):
+        nat_plan = None
     record = {
         'version': RECORD_VERSION,
         'name': name,
@@ -580,6 +646,9 @@ def plan(topology, previous=None, others=None):
         'hosts': hosts,
         'nat': {'table': nat_plan['table'], 'host_interface': nat_plan['host_interface']} if nat_plan else None,
     }
+    here = [lk for lk in links if lk['tunnel'] and host in lk['hosts']]
+    if here:
+        record['tunnels'] = [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport']} for lk in here]
     prev = previous or {}
 
     def gone(key, now):
@@ -616,12 +685,134 @@ def plan(topology, previous=None, others=None):
         'nat_remove': prev_nat if nat_remove else None,
         'record': record,
         'pending': pending,
-        'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan),
+        'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_drawn, node_host),
         'summary': [{'node': n, 'hostname': (node_specs[n].get('hostname') or n),
                      'addresses': [a.split('/')[0] for a in node_addr[pod.get(n, n)]],
-                     'shares_network_of': pod.get(n),
-                     'services': [s['name'] for s in services if s['lab_node'] == n]} for n in node_specs],
+                     'shares_network_of': pod.get(n), 'host': node_host[n],
+                     'services': [s['name'] for s in services if s['lab_node'] == n]} for n in node_specs if mine(n)],
+        'tunnels': [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport'],
+                     'hosts': list(lk['hosts']), 'underlays': [tunnels['underlays'][h] for h in lk['hosts']]}
+                    for lk in links if lk['tunnel']],
     }
+
+
+def _merged(previous, shared, key):
+    """A record's mapping under key, completed by the same mapping of the lab's records on other hosts."""
+    out = {}
+    for rec in [previous] + list(shared or []):
+        if isinstance(rec, dict):
+            for k, v in _prev_map(rec, key).items():
+                out.setdefault(k, v)
+    return out
+
+
+def _underlay(value, where):
+    try:
+        return ipaddress.ip_address(value)
+    except (ValueError, TypeError):
+        _fail(where, 'expected the IP address of the host on the network between the hosts, got %r' % (value,))
+
+
+def _tunnels(topology, lab, links, node_host, host, underlays):
+    """Mark the links between hosts as tunnels: VNI, port, underlay addresses; see the role's README."""
+    settings = topology.get('vxlan') or {}
+    if not isinstance(settings, dict):
+        _fail('vxlan', 'expected a mapping with dstport, vni_min, vni_max and underlay_mtu')
+    unknown = sorted(set(settings) - _VXLAN_KEYS)
+    if unknown:
+        _fail('vxlan', 'unknown setting(s) %s' % ', '.join(unknown))
+    out = {'dstport': _int_opt(settings, 'dstport', VXLAN_PORT, 1, 65535, 'vxlan'),
+           'underlays': {}}
+    vni_min = _int_opt(settings, 'vni_min', VNI_MIN, 1, VNI_MAX, 'vxlan')
+    vni_max = _int_opt(settings, 'vni_max', VNI_MAX, 1, VNI_MAX, 'vxlan')
+    if vni_max < vni_min:
+        _fail('vxlan.vni_max', 'vni_max %d is below vni_min %d' % (vni_max, vni_min))
+    underlay_mtu = _int_opt(settings, 'underlay_mtu', 1500, 1280, 65535, 'vxlan')
+    declared = topology.get('hosts') or {}
+    if not isinstance(declared, dict):
+        _fail('hosts', 'expected a mapping from host name to {underlay: address}')
+    for hname, hspec in declared.items():
+        if not isinstance(hspec, dict) or set(hspec) != {'underlay'}:
+            _fail('hosts.%s' % hname, 'expected a mapping with underlay (the address of the host), got %r' % (hspec,))
+    families = set()
+    taken = {}
+    for link in links:
+        a, b = link['eps']
+        hosts = (node_host[a['node']], node_host[b['node']])
+        link['hosts'] = hosts
+        link['tunnel'] = hosts[0] != hosts[1]
+        if link['tunnel'] and None in hosts:
+            lone = a['node'] if hosts[0] is None else b['node']
+            _fail(link['where'], '%s has no host, so it is on every host, but %s is on host %s only; give %s a host'
+                  % (lone, b['node'] if lone == a['node'] else a['node'], hosts[0] or hosts[1], lone))
+        if not link['tunnel']:
+            if link['vni'] is not None:
+                _fail(link['where'], 'vni is for a link between two hosts; both ends are on %s'
+                      % (hosts[0] or 'every host'))
+            continue
+        for ep, hname in zip((a, b), hosts):
+            if hname in out['underlays']:
+                continue
+            if hname in declared:
+                addr = _underlay(declared[hname]['underlay'], 'hosts.%s.underlay' % hname)
+            elif hname in underlays and underlays[hname] is not None:
+                addr = _underlay(underlays[hname], '%s.%s.host (ansible_host of %s)'
+                                 % ('bridges' if ep['bridge'] else 'nodes', ep['node'], hname))
+            else:
+                _fail(('bridges.%s.host' if ep['bridge'] else 'nodes.%s.host') % ep['node'],
+                      'host %s has no underlay address for the tunnel of %s: give it in the topology\'s '
+                      'hosts.%s.underlay, or as an IP address in ansible_host (is %s in the inventory?)'
+                      % (hname, link['label'], hname, hname))
+            out['underlays'][hname] = str(addr)
+            families.add(addr.version)
+        if len(families) > 1:
+            _fail(link['where'], 'the underlay addresses of the hosts mix IPv4 and IPv6 (%s)'
+                  % ', '.join('%s %s' % kv for kv in sorted(out['underlays'].items())))
+        if link['vni'] is not None:
+            vni = link['vni']
+        else:
+            key = '%s|%s' % (lab, '|'.join(sorted('%s:%s' % (e['node'], e['ifname']) for e in link['eps'])))
+            digest = int(hashlib.sha256(key.encode('utf-8')).hexdigest(), 16)
+            vni = vni_min + digest % (vni_max - vni_min + 1)
+        if vni in taken:
+            _fail(link['where'], 'VNI %d is also the VNI of %s; give one of them vni, or widen vxlan.vni_min to '
+                                 'vxlan.vni_max' % (vni, taken[vni]))
+        taken[vni] = link['where']
+        link['tunnel_vni'] = vni
+    out['mtu'] = underlay_mtu - VXLAN_OVERHEAD[max(families) if families else 4]
+    return out
+
+
+def _tunnel_clashes(lab, links, host, others, dstport):
+    """A tunnel on this host whose VNI and port a tunnel of another lab here uses would not come up."""
+    for other, rec in sorted((others or {}).items()):
+        if other == lab or not isinstance(rec, dict):
+            continue
+        used = dict(((t.get('vni'), t.get('dstport')), t.get('link')) for t in rec.get('tunnels') or []
+                    if isinstance(t, dict))
+        for link in links:
+            if link['tunnel'] and host in link['hosts']:
+                hit = used.get((link['tunnel_vni'], dstport))
+                if hit is not None:
+                    _fail(link['where'], 'VNI %d is used on this host by link %s of lab %s; give this link vni'
+                          % (link['tunnel_vni'], hit, other))
+
+
+def _tunnel_end(link, ep, tunnels, bridge_mtu):
+    """The netns declaration of one end of a tunnel: a vxlan in the node (or bridge) whose socket is the host's."""
+    here, there = (link['hosts'] if ep is link['eps'][0] else tuple(reversed(link['hosts'])))
+    mtu = link['mtu'] or (bridge_mtu[link['bridge']] if link['bridge'] else None) or tunnels['mtu']
+    decl = {'name': ep['ifname'], 'type': 'vxlan', 'underlay': 'host', 'vni': link['tunnel_vni'],
+            'dstport': tunnels['dstport'], 'local': tunnels['underlays'][here],
+            'remote': tunnels['underlays'][there], 'mtu': mtu}
+    if ep['bridge']:
+        decl['master'] = BRIDGE_IFNAME
+        decl['addresses'] = []
+    else:
+        decl['addresses'] = ep['addresses']
+        if ep.get('mac'):
+            decl['mac'] = ep['mac']
+    return decl
 
 
 def _union(first, second):
@@ -711,7 +902,7 @@ def _q(text):
     return '"%s"' % str(text).replace('\\', '\\\\').replace('"', '\\"')
 
 
-def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan):
+def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan, node_host=None):
     """The topology as Graphviz source: nodes, bridges, links with interface names and addresses."""
     out = ['graph %s {' % _q(name), '  graph [label=%s, labelloc=t, fontname="Helvetica"];' % _q('lab ' + name),
            '  node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];']
@@ -720,6 +911,8 @@ def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan):
         hostname = spec.get('hostname')
         if hostname and hostname != nname:
             label += '\\nhostname %s' % hostname
+        if (node_host or {}).get(nname):
+            label += '\\non %s' % node_host[nname]
         for svc in spec.get('services') or []:
             if isinstance(svc, dict) and svc.get('name'):
                 label += '\\n[%s]' % svc['name']
@@ -729,6 +922,8 @@ def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan):
     for bname in bridge_specs:
         nets = subnets.get('bridge:' + bname) or {}
         label = '%s\\n%s' % (bname, ' '.join(str(n) for _f, n in sorted(nets.items())))
+        if (node_host or {}).get(bname):
+            label += '\\non %s' % node_host[bname]
         out.append('  %s [shape=ellipse, style=filled, fillcolor="#e8eef7", label="%s"];' % (_q(bname), label))
     if nat_plan:
         out.append('  %s [shape=house, label="host %s\\n%s"];' % (
@@ -739,8 +934,12 @@ def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan):
         tail = '%s %s' % (a['ifname'], ' '.join(a['addresses']))
         head = '%s %s' % (b['ifname'], ' '.join(b['addresses'] or []))
         attrs = 'taillabel=%s, headlabel=%s' % (_q(tail.strip()), _q(head.strip()))
-        if link['mtu']:
-            attrs += ', label=%s' % _q('mtu %d' % link['mtu'])
+        words = ['mtu %d' % link['mtu']] if link['mtu'] else []
+        if link.get('tunnel'):
+            words.insert(0, 'vxlan %d' % link['tunnel_vni'])
+            attrs += ', style=dashed'
+        if words:
+            attrs += ', label=%s' % _q(', '.join(words))
         out.append('  %s -- %s [%s];' % (_q(a['node']), _q(b['node']), attrs))
     out.append('}')
     return '\n'.join(out) + '\n'

@@ -87,6 +87,28 @@ def test_vlan_macvlan_and_vxlan_data():
         (42, 4789, 'ff05::100', '10.9.9.1', 2)
 
 
+def test_nsid_request_and_answer(monkeypatch):
+    """RTM_GETNSID carries the namespace as NETNSA_FD; the answer's NETNSA_NSID is the id (-1: none given)."""
+    sent = []
+
+    class Fake(nl.RawRoute):
+        def __init__(self):
+            self.answer = -1
+
+        def request(self, msg_type, payload, dump):
+            sent.append((msg_type, payload, dump))
+            return [struct.pack('=Bxxx', 0) + attr(nl.NETNSA_NSID, struct.pack('=i', self.answer))]
+
+    fake = Fake()
+    assert fake.nsid_of('/proc/self/ns/net') is None
+    msg_type, payload, dump = sent[0]
+    assert (msg_type, dump) == (nl.RTM_GETNSID, False)
+    attrs = nl.parse_attrs(payload, 4)
+    assert nl.NETNSA_FD in attrs and len(attrs[nl.NETNSA_FD]) == 4
+    fake.answer = 3
+    assert fake.nsid_of('/proc/self/ns/net') == 3
+
+
 def test_addresses():
     v4 = struct.pack('=BBBBI', socket.AF_INET, 24, 0, 0, 5) + attr(nl.IFA_ADDRESS, socket.inet_aton('10.0.0.9')) \
         + attr(nl.IFA_LOCAL, socket.inet_aton('10.0.0.1'))

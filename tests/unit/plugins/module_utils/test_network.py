@@ -191,6 +191,25 @@ def test_link_mismatch():
     vx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2'), 'links[0]')
     assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': None}, vx) is None
     assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 8472, 'group': '10.0.0.2', 'local': None}, vx)
+    # the underlay namespace: the node's own unless declared 'host'
+    assert vx['underlay'] == 'node'
+    same = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': None, 'underlay': 'node'}
+    assert network.link_mismatch(same, vx) is None
+    assert 'underlay namespace is host' in network.link_mismatch(dict(same, underlay='host'), vx)
+    hx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2', underlay='host'), 'links[0]')
+    assert network.link_mismatch(dict(same, underlay='host'), hx) is None
+    assert 'declared host' in network.link_mismatch(same, hx)
+    assert network.link_mismatch(dict(same, underlay='other'), hx)
+
+
+def test_underlay_validation():
+    failing('links[0].underlay', name='n', links=[link(name='a', type='bridge', underlay='host')])
+    failing('links[0].underlay', name='n', links=[link(name='a', type='veth', peer=peer('b'), underlay='host')])
+    msg = failing('links[0].underlay', name='n', links=[link(name='a', type='vxlan', vni=3, underlay='hots')])
+    assert "'node' or 'host'" in msg
+    decl = network.validate(params(name='n', links=[link(name='a', type='vxlan', vni=3, remote='10.0.0.2',
+                                                         underlay='host')]))
+    assert decl[0]['links'][0]['underlay'] == 'host'
 
 
 def test_views_hide_link_local_and_predict():

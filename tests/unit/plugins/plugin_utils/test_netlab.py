@@ -295,3 +295,140 @@ def test_node_of_another_lab_is_refused():
     with pytest.raises(TopologyError, match=r'bridges.lan: the node belongs to lab other'):
         plan(topo(), None, {'other': ['lan']})
     assert plan(topo(), None, {'lab1': ['a', 'r1'], 'other': ['x']})['namespaces']
+
+
+# ---- labs that span hosts
+
+
+def xtopo(**kw):
+    base = {
+        'name': 'x',
+        'addressing': {'ipv4': '10.237.0.0/16'},
+        'hosts': {'h1': {'underlay': '10.236.0.11'}},
+        'bridges': [{'name': 'lan', 'host': 'h3'}],
+        'nodes': [{'name': 'a', 'host': 'h1'}, {'name': 'c', 'host': 'h3'}, {'name': 'd', 'host': 'h3'},
+                  {'name': 'e', 'host': 'h1'}],
+        'links': [['a:eth1', 'c:eth1'], ['a:eth2', 'lan'], ['d:eth0', 'lan'], ['a:eth3', 'e:eth0']],
+    }
+    base.update(kw)
+    return base
+
+
+UNDERLAYS = {'h3': '10.236.0.13', 'h2': '10.236.0.12'}
+
+
+def xplan(host, topology=None, **kw):
+    return plan(topology or xtopo(), host=host, underlays=UNDERLAYS, **kw)
+
+
+def test_each_host_plans_its_own_nodes_and_tunnel_ends():
+    h1, h3 = xplan('h1'), xplan('h3')
+    assert [e['name'] for e in h1['namespaces']] == ['a', 'e']
+    assert [e['name'] for e in h3['namespaces']] == ['lan', 'c', 'd']
+    a1, c1 = link(h1, 'a', 'eth1'), link(h3, 'c', 'eth1')
+    for end, local, remote in ((a1, '10.236.0.11', '10.236.0.13'), (c1, '10.236.0.13', '10.236.0.11')):
+        assert (end['type'], end['underlay'], end['dstport'], end['local'], end['remote'], end['mtu']) == \
+            ('vxlan', 'host', 4789, local, remote, 1450)
+    assert a1['vni'] == c1['vni'] and 1 << 20 <= a1['vni'] < 1 << 24
+    assert a1['addresses'] == ['10.237.1.1/30'] and c1['addresses'] == ['10.237.1.2/30']
+    # the bridge's port on h3 is the tunnel end, in the bridge; its MTU is the tunnel's, and so is the bridge's
+    port = link(h3, 'lan', 'a-eth2')
+    assert (port['type'], port['master'], port['remote'], port['addresses']) == ('vxlan', 'br0', '10.236.0.11', [])
+    assert link(h3, 'lan', 'br0')['mtu'] == 1450
+    assert link(h3, 'd', 'eth0')['mtu'] == 1450 and link(h3, 'd', 'eth0')['peer']['mtu'] == 1450
+    # a link on one host stays a veth pair
+    assert link(h1, 'a', 'eth3')['type'] == 'veth'
+    assert h1['record']['nodes'] == ['a', 'e'] and h3['record']['nodes'] == ['lan', 'c', 'd']
+    assert [t['vni'] for t in h1['record']['tunnels']] == [t['vni'] for t in h3['record']['tunnels']]
+    assert [s['node'] for s in h1['summary']] == ['a', 'e']
+    assert 'style=dashed' in h1['dot'] and 'on h3' in h1['dot']
+
+
+def test_same_addresses_on_every_host_and_without_host():
+    plans = [xplan(h) for h in ('h1', 'h2', 'h3')] + [plan(xtopo())]
+    assert len(set(json.dumps(p['record']['subnets'], sort_keys=True) for p in plans)) == 1
+    assert plans[1]['namespaces'] == [] and plans[1]['record']['nodes'] == []
+    # without a host every node is planned here, with veths
+    assert link(plans[3], 'a', 'eth1')['type'] == 'veth'
+
+
+def test_vni_is_stable_and_does_not_depend_on_endpoint_order_or_hosts():
+    one = link(xplan('h1'), 'a', 'eth1')['vni']
+    swapped = xtopo(links=[['c:eth1', 'a:eth1'], ['a:eth2', 'lan'], ['d:eth0', 'lan'], ['a:eth3', 'e:eth0']])
+    assert link(xplan('h1', swapped), 'a', 'eth1')['vni'] == one
+    moved = xtopo(nodes=[{'name': 'a', 'host': 'h1'}, {'name': 'c', 'host': 'h2'}, {'name': 'd', 'host': 'h3'},
+                         {'name': 'e', 'host': 'h1'}])
+    end = link(xplan('h1', moved), 'a', 'eth1')
+    assert (end['vni'], end['remote']) == (one, '10.236.0.12')
+    assert link(xplan('h1', xtopo(name='y')), 'a', 'eth1')['vni'] != one
+
+
+def test_moving_a_node_removes_it_from_its_old_host_only():
+    before = xplan('h3')
+    moved = xtopo(nodes=[{'name': 'a', 'host': 'h1'}, {'name': 'c', 'host': 'h2'}, {'name': 'd', 'host': 'h3'},
+                         {'name': 'e', 'host': 'h1'}])
+    h3 = xplan('h3', moved, previous=before['record'])
+    assert h3['removed']['nodes'] == ['c']
+    assert {'name': 'c', 'state': 'absent'} in h3['namespaces']
+    assert link(h3, 'lan', 'a-eth2') == link(before, 'lan', 'a-eth2')
+    h2 = xplan('h2', moved, shared=[before['record']])
+    assert [e['name'] for e in h2['namespaces']] == ['c'] and h2['removed']['nodes'] == []
+
+
+def test_addresses_stay_sticky_from_the_records_of_other_hosts():
+    links = [['a:eth3', 'e:eth0'], ['a:eth1', 'c:eth1'], ['a:eth2', 'lan'], ['d:eth0', 'lan']]
+    first = xplan('h3', xtopo(links=links))
+    assert link(first, 'c', 'eth1')['addresses'] == ['10.237.1.6/30']
+    # a--e leaves and c moves to h2, which has no record of the lab: fresh, a--c would get 10.237.1.0/30
+    moved = xtopo(nodes=[{'name': 'a', 'host': 'h1'}, {'name': 'c', 'host': 'h2'}, {'name': 'd', 'host': 'h3'},
+                         {'name': 'e', 'host': 'h1'}], links=links[1:])
+    assert link(xplan('h2', moved), 'c', 'eth1')['addresses'] == ['10.237.1.2/30']
+    assert link(xplan('h2', moved, shared=[first['record']]), 'c', 'eth1')['addresses'] == ['10.237.1.6/30']
+    # a lab without hosts ignores the other hosts' records
+    alone = plan(xtopo(nodes=[{'name': n} for n in 'acde'], bridges=['lan'], links=links[1:]),
+                 shared=[first['record']])
+    assert link(alone, 'a', 'eth1')['addresses'] == ['10.237.1.1/30']
+
+
+@pytest.mark.parametrize('change, match', [
+    ({'nodes': [{'name': 'a', 'host': 'h1'}, {'name': 'c'}, {'name': 'd', 'host': 'h3'}, {'name': 'e', 'host': 'h1'}]},
+     r"links\[0\] \(a:eth1 -- c:eth1\): c has no host, so it is on every host, but a is on host h1 only"),
+    ({'nodes': [{'name': 'a', 'host': 'h9'}, {'name': 'c', 'host': 'h3'}, {'name': 'd', 'host': 'h3'},
+                {'name': 'e', 'host': 'h9'}]},
+     r"nodes\.a\.host: host h9 has no underlay address for the tunnel of a:eth1 -- c:eth1"),
+    ({'hosts': {'h1': {'underlay': 'h1.example'}}}, r"hosts\.h1\.underlay: expected the IP address"),
+    ({'hosts': {'h1': '10.236.0.11'}}, r"hosts\.h1: expected a mapping with underlay"),
+    ({'hosts': {'h1': {'underlay': 'fd00:236::11'}}}, r'mix IPv4 and IPv6'),
+    ({'nodes': [{'name': 'a', 'host': 7}]}, r'nodes\.a\.host: expected the inventory name of a host'),
+    ({'vxlan': {'dstport': 0}}, r'vxlan\.dstport: expected an integer from 1 to 65535'),
+    ({'vxlan': {'vni_min': 9, 'vni_max': 5}}, r'vxlan\.vni_max: vni_max 5 is below vni_min 9'),
+    ({'vxlan': {'mtu': 9000}}, r'vxlan: unknown setting\(s\) mtu'),
+    ({'vxlan': {'vni_min': 7, 'vni_max': 7}}, r"links\[1\] \(a:eth2 -- lan\): VNI 7 is also the VNI of links\[0\]"),
+    ({'links': [{'endpoints': ['a:eth3', 'e:eth0'], 'vni': 5}]}, r'vni is for a link between two hosts; both ends are on h1'),
+    ({'links': [{'endpoints': ['a:eth1', 'c:eth1'], 'vni': 0}]}, r'vni must be an integer from 1 to'),
+    ({'nodes': [{'name': 'a', 'host': 'h1'}, {'name': 'p', 'host': 'h3', 'network_mode': 'container:a'}],
+      'links': [], 'bridges': []}, r'nodes\.p\.host: the node shares the network of a, which is on host h1, not h3'),
+])
+def test_bad_cross_host_topologies_name_the_culprit(change, match):
+    with pytest.raises(TopologyError, match=match):
+        xplan('h1', xtopo(**change))
+
+
+def test_a_tunnel_clashing_with_another_lab_on_the_host_is_refused():
+    mine = xplan('h1')
+    vni = link(mine, 'a', 'eth1')['vni']
+    other = {'name': 'z', 'nodes': ['zz'], 'tunnels': [{'link': 'zz:eth0 -- yy:eth0', 'vni': vni, 'dstport': 4789}]}
+    with pytest.raises(TopologyError, match=r'VNI %d is used on this host by link zz:eth0 -- yy:eth0 of lab z' % vni):
+        xplan('h1', others={'z': other})
+    # another port, or another host, is no clash
+    xplan('h1', others={'z': dict(other, tunnels=[dict(other['tunnels'][0], dstport=8472)])})
+    xplan('h1', others={'z': ['zz']})
+
+
+def test_explicit_vni_dstport_and_underlay_mtu():
+    t = xtopo(vxlan={'dstport': 8472, 'underlay_mtu': 9000},
+              links=[{'endpoints': ['a:eth1', 'c:eth1'], 'vni': 77}, ['a:eth2', 'lan'], ['d:eth0', 'lan']])
+    end = link(xplan('h1', t), 'a', 'eth1')
+    assert (end['vni'], end['dstport'], end['mtu']) == (77, 8472, 8950)
+    v6 = xtopo(hosts={'h1': {'underlay': 'fd42:236::11'}, 'h3': {'underlay': 'fd42:236::13'}})
+    assert link(xplan('h1', v6), 'a', 'eth1')['mtu'] == 1430
