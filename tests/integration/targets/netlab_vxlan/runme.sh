@@ -68,7 +68,7 @@ r3=$(addr r3 eth1); b=$(addr b eth0)
 ip netns exec r1 ping -c 2 -W 2 "$r3" >/dev/null
 ip netns exec a ping -c 2 -W 2 "$b" >/dev/null
 # the MTU leaves room for the tunnel's 50 bytes: a full 1450-byte packet passes unfragmented
-ip netns exec a ping -c 1 -W 2 -M do -s 1422 "$b" >/dev/null
+ip netns exec a ping -c 1 -W 2 -M 'do' -s 1422 "$b" >/dev/null
 [ "$(ip -n b -j link show eth0 | python -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')" = 1450 ]
 echo "r1 (hA) reaches r3 (hB) at $r3; a (hA) reaches b (hB) at $b across the bridge lan; MTU 1450"
 

@@ -64,7 +64,7 @@ vni=$(in_host fleet1 ip -d -j -n r1 link show eth1 | python -c 'import json,sys;
 expect "VNI at both ends" "$vni" "$(in_host fleet3 ip -d -j -n r3 link show eth1 | python -c 'import json,sys; print(json.load(sys.stdin)[0]["linkinfo"]["info_data"]["id"])')"
 r3=$(addr fleet3 r3 eth1)
 on fleet1 r1 ping -c 2 -W 2 "$r3" >/dev/null
-on fleet1 a ping -c 1 -W 2 -M do -s 1422 "$(addr fleet3 c eth1)" >/dev/null
+on fleet1 a ping -c 1 -W 2 -M 'do' -s 1422 "$(addr fleet3 c eth1)" >/dev/null
 echo "deployed ($((SECONDS - start))s): r1 on fleet1 reaches r3 on fleet3 at $r3 (VNI $vni); 1450-byte packets pass"
 
 deploy
