@@ -734,6 +734,7 @@ def _tunnels(topology, lab, links, node_host, host, underlays):
     for hname, hspec in declared.items():
         if not isinstance(hspec, dict) or set(hspec) != {'underlay'}:
             _fail('hosts.%s' % hname, 'expected a mapping with underlay (the address of the host), got %r' % (hspec,))
+        _underlay(hspec['underlay'], 'hosts.%s.underlay' % hname)
     families = set()
     taken = {}
     for link in links:

@@ -398,6 +398,8 @@ def test_addresses_stay_sticky_from_the_records_of_other_hosts():
      r"nodes\.a\.host: host h9 has no underlay address for the tunnel of a:eth1 -- c:eth1"),
     ({'hosts': {'h1': {'underlay': 'h1.example'}}}, r"hosts\.h1\.underlay: expected the IP address"),
     ({'hosts': {'h1': '10.236.0.11'}}, r"hosts\.h1: expected a mapping with underlay"),
+    ({'hosts': {'h1': {'underlay': '10.236.0.11'}, 'unused': {'underlay': '10.236.0.300'}}},
+     r"hosts\.unused\.underlay: expected the IP address of the host.*'10\.236\.0\.300'"),
     ({'hosts': {'h1': {'underlay': 'fd00:236::11'}}}, r'mix IPv4 and IPv6'),
     ({'nodes': [{'name': 'a', 'host': 7}]}, r'nodes\.a\.host: expected the inventory name of a host'),
     ({'vxlan': {'dstport': 0}}, r'vxlan\.dstport: expected an integer from 1 to 65535'),
