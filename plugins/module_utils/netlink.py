@@ -37,6 +37,7 @@ except ImportError:
         code = 0
 
 IFF_UP = 0x1
+NUD_STATIC = 0x40 | 0x80   # NUD_NOARP, NUD_PERMANENT
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
 RTPROT_STATIC = 4
@@ -219,6 +220,29 @@ class Session:
             args['vxlan_group6' if ':' in target else 'vxlan_group'] = target
         if spec.get('local'):
             args['vxlan_local6' if ':' in spec['local'] else 'vxlan_local'] = spec['local']
+
+    def vxlan_set(self, ns_path, name, change):
+        """Change the unicast remote and/or the local address of an existing vxlan in place.
+
+        What the device learned about the old far end goes: its learned forwarding entries (the kernel keeps them
+        when the remote changes) and its dynamic neighbour entries, so that traffic finds the new far end at once
+        rather than after they age out. Static entries stay.
+        """
+        ipr = self.sock(ns_path)
+        index = self.index_of(ns_path, name)
+        args = {'kind': 'vxlan'}
+        for key, attr in (('remote', 'group'), ('local', 'local')):
+            if change.get(key):
+                args['vxlan_%s%s' % (attr, '6' if ':' in change[key] else '')] = change[key]
+        ipr.link('set', index=index, **args)
+        for entry in ipr.fdb('dump', ifindex=index):
+            mac = entry.get_attr('NDA_LLADDR')
+            if entry['ifindex'] == index and mac != '00:00:00:00:00:00' and not entry['state'] & NUD_STATIC:
+                ipr.fdb('del', ifindex=index, lladdr=mac, dst=entry.get_attr('NDA_DST'))
+        for entry in ipr.neigh('dump', ifindex=index):
+            if entry['ifindex'] == index and entry['family'] in (socket.AF_INET, socket.AF_INET6) \
+                    and not entry['state'] & NUD_STATIC:
+                ipr.neigh('del', ifindex=index, dst=entry.get_attr('NDA_DST'), family=entry['family'])
 
     def link_del(self, ns_path, name):
         index = self.raw(ns_path).index_of(name)

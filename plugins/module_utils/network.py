@@ -692,12 +692,32 @@ def link_mismatch(cur, link):
             return 'its mode or parent differs'
     elif link['type'] == 'vxlan':
         if cur.get('vni') != link['vni'] or cur.get('dstport') != link['dstport'] \
-                or cur.get('group') != (link['remote'] or link['group']) or cur.get('local') != link['local'] \
                 or (link['link'] is not None and cur.get('parent') != link['link']):
-            return 'its vni, port, remote, group, local address or underlay differs'
+            return 'its vni, port or underlay interface differs'
+        if vxlan_endpoints(cur, link) is None:
+            return 'its remote, group or local address differs'
         if (cur.get('underlay') or 'node') != link['underlay']:
             return 'its underlay namespace is %s, declared %s' % (cur.get('underlay') or 'node', link['underlay'])
     return None
+
+
+def vxlan_endpoints(cur, link):
+    """{'remote': .., 'local': ..} to set in place on an existing vxlan ({} when they match), or None when the device
+    must be created again: the kernel changes a unicast remote and the local address of a vxlan in place (the
+    device keeps its index), but not a multicast group, nor an address given up."""
+    have_target = cur.get('group')
+    want_target = link['remote'] or link['group']
+    change = {}
+    if have_target != want_target:
+        if link['group'] is not None or want_target is None or have_target is None \
+                or ipaddress.ip_address(have_target).is_multicast:
+            return None
+        change['remote'] = want_target
+    if cur.get('local') != link['local']:
+        if link['local'] is None:
+            return None
+        change['local'] = link['local']
+    return change
 
 
 class Planner:
@@ -941,6 +961,14 @@ class Planner:
             if peer is not None:
                 desc += ' with peer %s in %s' % (peer['name'], 'the host' if peer['netns'] is None else 'node ' + peer['netns'])
             self.add(phase, desc, lambda: self._create(path, link), lambda: self.session.link_del(path, link['name']))
+        if not create and link['type'] == 'vxlan':
+            change = vxlan_endpoints(cur, link)
+            if change:
+                undo = dict((key, cur.get('group' if key == 'remote' else key)) for key in change)
+                words = ', '.join('%s %s (was %s)' % (k, v, undo[k]) for k, v in sorted(change.items()))
+                self.add(PH_LINK_SET, 'node %s: set %s %s' % (name, link['name'], words),
+                         lambda: self.session.vxlan_set(path, link['name'], change),
+                         lambda: self.session.vxlan_set(path, link['name'], undo))
         self.plan_attrs(name, path, link, cur, decl['purge'], create)
         if peer is not None:
             ppath = self.path(peer['netns'])

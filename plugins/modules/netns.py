@@ -77,7 +77,8 @@ options:
         required: true
       type:
         description: Kind of interface. A link that exists with another type or other fixed properties (vlan id,
-          parent, vni, veth peer) is deleted and created again.
+          parent, vni, port, veth peer, a vxlan's multicast group or underlay) is deleted and created again; a vxlan's
+          unicast O(links[].remote) and O(links[].local) change in place.
         type: str
         required: true
         choices: [veth, bridge, dummy, vlan, macvlan, vxlan]

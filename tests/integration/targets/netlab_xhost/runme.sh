@@ -2,7 +2,7 @@
 # A lab across three hosts of tests/fleet, over SSH: nodes on fleet1 and fleet3, linked by VXLAN tunnels between
 # the hosts' addresses; r1 (fleet1) pings r3 (fleet3) by its lab address. A second run changes nothing. Then r3
 # moves to fleet2: fleet3 removes it, fleet2 creates it and its tunnel end, fleet1's end of the r1-r3 tunnel
-# points at fleet2, and the links that did not move keep their interfaces (ifindex). Destroy leaves no node.
+# points at fleet2 in place, and every interface that did not move keeps its ifindex. Destroy leaves no node.
 # Runs inside tests/sandbox.sh (tests/integration/run.sh does).
 set -euo pipefail
 
@@ -72,6 +72,7 @@ for h in fleet1 fleet2 fleet3; do expect "$h changed on the second run" 0 "$(cha
 echo "second run: changed=0 on every host"
 
 idx_a=$(index fleet1 a eth1); idx_c=$(index fleet3 c eth1); idx_c2=$(index fleet3 c eth2); idx_d=$(index fleet3 d eth2)
+idx_r1=$(index fleet1 r1 eth1)
 start=$SECONDS
 mkdir -p "$out/changes"
 deploy -e r3_host=fleet2 -e changes_dir="$out/changes"
@@ -82,11 +83,13 @@ in_host fleet1 python "$check_tunnel" r1 eth1 10.236.0.11 10.236.0.12
 in_host fleet2 python "$check_tunnel" r3 eth1 10.236.0.12 10.236.0.11
 expect "r3's address after the move" "$r3" "$(addr fleet2 r3 eth1)"
 on fleet1 r1 ping -c 2 -W 2 "$r3" >/dev/null
+# r1's end of the tunnel was pointed at fleet2 in place
+expect "ifindex of r1:eth1 on fleet1" "$idx_r1" "$(index fleet1 r1 eth1)"
 # what did not move kept its interfaces, on fleet1 and on fleet3 alike
 expect "ifindexes of a:eth1, c:eth1, c:eth2, d:eth2" "$idx_a $idx_c $idx_c2 $idx_d" \
   "$(index fleet1 a eth1) $(index fleet3 c eth1) $(index fleet3 c eth2) $(index fleet3 d eth2)"
 on fleet1 a ping -c 1 -W 2 "$(addr fleet3 c eth1)" >/dev/null
-# the network tasks changed r1 (its tunnel end's remote) on fleet1 and r3 on fleet2 and fleet3, nothing else
+# the network tasks changed r1 (its tunnel end's remote, in place) on fleet1 and r3 on fleet2 and fleet3, nothing else
 python - "$out/changes" <<'PY'
 import json, sys
 for host, node in (('fleet1', 'r1'), ('fleet2', 'r3'), ('fleet3', 'r3')):
@@ -94,6 +97,8 @@ for host, node in (('fleet1', 'r1'), ('fleet2', 'r3'), ('fleet3', 'r3')):
     other = [c for c in changes if not c.startswith('node %s:' % node)]
     if not changes or other:
         sys.exit('%s: expected changes of node %s only, got %s' % (host, node, changes))
+    if host == 'fleet1' and changes != ['node r1: set eth1 remote 10.236.0.12 (was 10.236.0.13)']:
+        sys.exit('fleet1: expected only the new remote of r1:eth1, got %s' % changes)
     print('%s: %d change(s), all of node %s' % (host, len(changes), node))
 PY
 echo "r3 moved to fleet2 ($((SECONDS - start))s): r1 reaches it at $r3 again; a, c and d untouched"

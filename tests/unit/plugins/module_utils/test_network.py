@@ -202,6 +202,25 @@ def test_link_mismatch():
     assert network.link_mismatch(dict(same, underlay='other'), hx)
 
 
+def test_vxlan_endpoints_change_in_place_or_recreate():
+    vx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3', local='10.0.0.1'), 'links[0]')
+    cur = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': '10.0.0.1', 'underlay': 'node'}
+    # a unicast remote and the local address change in place
+    assert network.vxlan_endpoints(cur, vx) == {'remote': '10.0.0.3'}
+    assert network.link_mismatch(cur, vx) is None
+    assert network.vxlan_endpoints(dict(cur, group='10.0.0.3', local='10.0.0.9'), vx) == {'local': '10.0.0.1'}
+    assert network.vxlan_endpoints(dict(cur, group='10.0.0.3'), vx) == {}
+    # a multicast group, or an address given up, needs a new device
+    assert network.vxlan_endpoints(dict(cur, group='239.1.1.1'), vx) is None
+    assert 'remote, group or local' in network.link_mismatch(dict(cur, group='239.1.1.1'), vx)
+    bare = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3'), 'links[0]')
+    assert network.vxlan_endpoints(cur, bare) is None
+    none = network.normalize_link(link(name='v', type='vxlan', vni=5), 'links[0]')
+    assert network.vxlan_endpoints(dict(cur, local=None), none) is None
+    grp = network.normalize_link(link(name='v', type='vxlan', vni=5, group='239.1.1.2', link='e'), 'links[0]')
+    assert network.vxlan_endpoints(dict(cur, local=None), grp) is None
+
+
 def test_underlay_validation():
     failing('links[0].underlay', name='n', links=[link(name='a', type='bridge', underlay='host')])
     failing('links[0].underlay', name='n', links=[link(name='a', type='veth', peer=peer('b'), underlay='host')])
