@@ -177,8 +177,10 @@ def _stat_fields(pid):
 def proc_stat(pid):
     """(state, start_time) of a process from /proc/<pid>/stat, or None when it does not exist."""
     rest = _stat_fields(pid)
+    if not rest:
+        return None
     # state is field 3, start time field 22
-    return (rest[0], int(rest[19])) if rest else None
+    return rest[0], int(rest[19])
 
 
 def alive(record):
