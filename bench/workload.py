@@ -219,21 +219,21 @@ def start_services(count, nodes):
     return times
 
 
-def rss_kib(pid):
-    with open('/proc/%d/status' % pid) as handle:
+def _kib(path, key):
+    with open(path) as handle:
         for line in handle:
-            if line.startswith('VmRSS:'):
+            if line.startswith(key):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid):
+    return _kib('/proc/%d/status' % pid, 'VmRSS:')
 
 
 def pss_kib(pid):
     """Proportional set size: pages shared with other processes (libc) count as their share only."""
-    with open('/proc/%d/smaps_rollup' % pid) as handle:
-        for line in handle:
-            if line.startswith('Pss:'):
-                return int(line.split()[1])
-    return 0
+    return _kib('/proc/%d/smaps_rollup' % pid, 'Pss:')
 
 
 def tree(pid):
