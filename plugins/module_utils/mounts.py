@@ -50,6 +50,7 @@ def argument_spec():
             purge=dict(type='bool', default=False),
             rootfs=dict(type='path'),
             pivot=dict(type='bool', default=True),
+            persist=dict(type='bool'),
         ),
         supports_check_mode=True,
     )
@@ -596,6 +597,8 @@ def converge(params, check_mode):
                     plan.append(Change('%s: unmount undeclared %s (%s)' % (label, entry['dst'], entry['fstype']),
                                        lambda e=entry: in_namespace(path, _umount, e['dst'])))
                     predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != entry['dst']]
+        from ansible_collections.nsforge.linux.plugins.module_utils import persist
+        file_diffs = persist.add_to(persist.plan_nsmount(params), plan)
         descriptions = run(plan, check_mode)
         exists = kernel.is_nsfs_mount(path, 'mnt')
         # the host's table changes when the node's folder becomes a bind mount of itself
@@ -612,5 +615,5 @@ def converge(params, check_mode):
         'changes': descriptions,
         'namespace': {'name': name, 'path': path, 'inode': kernel.ns_id(path)[1] if exists else None,
                       'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]},
-        'diff': {'before': before, 'after': after},
+        'diff': persist.merge_diff({'before': before, 'after': after}, file_diffs),
     }

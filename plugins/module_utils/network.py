@@ -86,6 +86,7 @@ def node_spec():
         search=dict(type='list', elements='str'),
         hosts=dict(type='dict'),
         purge=dict(type='bool'),
+        persist=dict(type='bool'),
     )
 
 
@@ -1179,6 +1180,8 @@ def converge(params, check_mode, session):
         actual = dict((d['name'], reader.node(d)) for d in decls)
         planner = Planner(session, decls, actual)
         changes = planner.plan()
+        from ansible_collections.nsforge.linux.plugins.module_utils import persist
+        file_diffs = persist.add_to(persist.plan_netns(params), changes)
         before = dict((d['name'], actual_view(actual[d['name']])) for d in decls)
         from ansible_collections.nsforge.linux.plugins.module_utils import changes as changelist
         from ansible_collections.nsforge.linux.plugins.module_utils.netlink import describe_error
@@ -1194,7 +1197,7 @@ def converge(params, check_mode, session):
     result = {
         'changed': bool(changes),
         'changes': descriptions,
-        'diff': {'before': before, 'after': after},
+        'diff': persist.merge_diff({'before': before, 'after': after}, file_diffs),
     }
     removed = dict((n, r) for n, r in planner.removed.items() if any(r.values()))
     if params.get('namespaces') is not None:

@@ -99,6 +99,8 @@ def argument_spec():
                 cpu=dict(type='float'),
             )),
             restart_on_change=dict(type='bool', default=True),
+            supervisor=dict(type='str', default='builtin', choices=['builtin', 'systemd']),
+            install_only=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

@@ -39,6 +39,7 @@ def argument_spec():
             map_user=dict(type='str'),
             allow_host_root=dict(type='bool', default=False),
             recreate=dict(type='bool', default=False),
+            persist=dict(type='bool'),
         ),
         required_one_of=[['user', 'namespace']],
         mutually_exclusive=[['uid_map', 'map_root_user', 'map_user']],
@@ -142,6 +143,9 @@ def _converge(params, check_mode):
                                      % (', '.join(busy), name))
                 plan.append(Change('node %s: remove user namespace %s' % (name, path), lambda: nodes.remove_userns(name)))
         diffs.append({'before_header': path, 'after_header': path, 'before': before, 'after': after})
+    from ansible_collections.nsforge.linux.plugins.module_utils import persist
+    maps = wanted_maps(params, texts, user, uid) if name is not None and state == 'present' else (None, None)
+    file_diffs = persist.add_to(persist.plan_uidmap(params, maps[0], maps[1]), plan)
     result['changes'] = run(plan, check_mode)
     if name is not None:
         exists = nodes.userns_exists(name)
@@ -150,7 +154,7 @@ def _converge(params, check_mode):
                                'inode': kernel.ns_id(nodes.user_path(name))[1] if exists else None,
                                'uid_map': map_dicts(cur_uid), 'gid_map': map_dicts(cur_gid)}
     result['changed'] = bool(plan)
-    result['diff'] = diffs
+    result['diff'] = diffs + file_diffs
     return result
 
 

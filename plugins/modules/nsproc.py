@@ -374,11 +374,11 @@ service:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import services
+from ansible_collections.nsforge.linux.plugins.module_utils import persist, services
 
 
 def main():
-    run_module(services.argument_spec(), lambda module, session: services.converge(module, module.params, module.check_mode),
+    run_module(services.argument_spec(), lambda module, session: persist.converge_nsproc(module, module.params, module.check_mode),
                needs_pyroute2=False)
 
 
