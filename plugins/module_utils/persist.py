@@ -20,7 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
 import json
 import os
@@ -426,7 +425,11 @@ def add_to(found, changes):
 # the restore command
 
 
-def restore_nodes(names, out=print):
+def say(line):
+    sys.stdout.write(line + '\n')
+
+
+def restore_nodes(names, out=say):
     """Recreate the nodes (and the nodes their veths reach) from their records; returns the change lines."""
     from ansible_collections.nsforge.linux.plugins.module_utils import mounts, netlink, network, userns
     records = {}
@@ -464,7 +467,7 @@ def restore_nodes(names, out=print):
     return lines
 
 
-def start_service(name, out=print):
+def start_service(name, out=say):
     """Start a systemd-supervised service from its declaration, as the builtin supervisor does; write its PID file."""
     from ansible_collections.nsforge.linux.plugins.module_utils import services
     params = read_json(declaration_path(name))
@@ -486,7 +489,7 @@ def pid_file(name):
     return os.path.join(nodes.STATE_DIR, 'services', nodes.check_name(name) + '.pid')
 
 
-def main(argv, out=print):
+def main(argv, out=say):
     usage = 'usage: nsforge-restore node NAME... | nsforge-restore all | nsforge-restore service NAME'
     try:
         if argv[:1] == ['all'] and len(argv) == 1:
@@ -545,8 +548,8 @@ def check_systemd_service(params, cfg):
             raise bad_option(option, node, 'supervisor: systemd needs the %s namespace of node %s persisted (persist: true '
                              'on its %s task), since the unit requires %s at boot'
                              % (kind, node, section or 'node', systemd.node_unit(node)))
-    for key in ('stdout', 'stderr', 'cwd'):
-        if params.get(key) and volatile(params[key]) and key != 'cwd':
+    for key in ('stdout', 'stderr'):
+        if params.get(key) and volatile(params[key]):
             raise bad_option(key, params[key], 'is under %s, which is emptied at boot' % volatile(params[key]))
 
 
@@ -566,6 +569,8 @@ def converge_systemd_service(params, check_mode):
     if not live and not install_only:
         raise bad_option('supervisor', 'systemd', '%s; set install_only: true to only install the unit (it starts at '
                          'the next boot), or use supervisor: builtin' % systemd.not_running_reason())
+    if install_only and state == 'restarted':
+        raise bad_option('install_only', True, 'state=restarted restarts through systemd; use state=started with install_only')
     unit = systemd.service_unit(name)
     path = systemd.unit_path(unit)
     with services.locked(name):
@@ -597,6 +602,12 @@ def converge_systemd_service(params, check_mode):
             holder['record'] = services.read_record(name)
 
         act = None
+        if running and record.get('supervisor') != 'systemd' and cfg is not None and not install_only:
+            # started by the builtin supervisor: systemd takes it over
+            sig = services.stop_signal(params.get('stop_signal'))
+            steps.append(Change('%s: stop (pid %d), started by the builtin supervisor, for systemd to start it'
+                                % (label, record['pid']), lambda: services.stop(record, sig, params.get('stop_timeout') or 0)))
+            running = False
         if state == 'started' and not install_only:
             if cfg['type'] == 'oneshot':
                 done = record is not None and record.get('exit_code') == 0 and record.get('config_hash') == new_hash
@@ -641,12 +652,16 @@ def converge_systemd_service(params, check_mode):
             after = {'status': services.status_of(after_record),
                      'config_hash': after_record.get('config_hash') if after_record else None,
                      'config': after_record.get('config') if after_record else None}
-    exists = os.path.exists(path)
+    if check_mode:
+        present = cfg is not None or (state == 'stopped' and os.path.exists(path))
+        enabled = cfg is not None
+    else:
+        present = os.path.exists(path)
+        enabled = systemd.link_state(unit, systemd.SERVICE_WANTED_BY[0]) is not None
     return {
         'changed': bool(changes),
         'changes': descriptions,
         'service': dict(services.view(after_record), name=name),
-        'unit': {'name': unit, 'path': path, 'present': exists if not check_mode else (cfg is not None or (exists and state == 'stopped')),
-                 'enabled': cfg is not None or (state not in ('stopped', 'absent') and systemd.link_state(unit, 'multi-user.target') is not None)},
+        'unit': {'name': unit, 'path': path, 'present': present, 'enabled': enabled},
         'diff': merge_diff({'before': before, 'after': after}, plan.diffs),
     }

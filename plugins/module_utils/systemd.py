@@ -262,8 +262,8 @@ def systemctl(*args):
     except OSError as exc:
         raise NsforgeError('%s: %s' % (' '.join(argv), exc))
     if proc.returncode != 0:
-        raise NsforgeError('%s failed (exit code %d): %s' % (' '.join(argv), proc.returncode,
-                                                              proc.stderr.decode('utf-8', 'replace').strip()))
+        stderr = proc.stderr.decode('utf-8', 'replace').strip()
+        raise NsforgeError('%s failed (exit code %d): %s' % (' '.join(argv), proc.returncode, stderr))
     return proc.stdout.decode('utf-8', 'replace')
 
 

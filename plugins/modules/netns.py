@@ -39,6 +39,7 @@ notes:
   - Attributes that are not given are not managed; O(purge=true) also removes what is not declared.
   - A veth is declared once, on one of its ends. With O(purge=true), the far end of a veth declared by another node
     is recognised by its interface alias C(nsforge-peer-of:<node>/<interface>) and left alone.
+  - With O(persist), check mode and diff show the record, the unit and its links as files.
 extends_documentation_fragment:
   - nsforge.linux.attributes
 options:
@@ -217,6 +218,24 @@ options:
       - With O(namespaces), the default of each entry.
     type: bool
     default: false
+  persist:
+    description:
+      - Survive reboot. V(true) records the node's declaration (the options of this task for the node) in
+        C(/etc/nsforge/nodes/<name>.json) (root only, written atomically) and enables the instance
+        C(nsforge-node@<escaped name>.service) of the systemd template C(/etc/systemd/system/nsforge-node@.service),
+        which recreates the node at boot, before C(network-pre.target) and C(network-online.target), with the restore
+        command C(/usr/local/sbin/nsforge-restore) that the module installs with its engine under
+        C(/usr/local/lib/nsforge/). No Ansible run is needed at boot.
+      - A node whose veth peer is in another node can be persisted only with that node (declared with
+        O(persist=true) in the same task, or persisted before); its restore recreates both.
+      - V(false) removes the record (the module's section of it) and, with the record's last section, the unit
+        instance; the template goes with the last persisted node. O(state=absent) does the same.
+      - Omitted, an existing record is left as it is; declare O(persist=true) in every task that changes a persisted node.
+      - The record holds this module's declaration of the node; C(nsforge.linux.nsmount) and C(nsforge.linux.uidmap)
+        add their sections with their own C(persist) option.
+      - C(systemctl daemon-reload) runs only when a unit file or link changed, and only where systemd is PID 1.
+      - With O(namespaces), the default of each entry.
+    type: bool
   namespaces:
     description:
       - Many nodes in one task, each entry with the options of one node.
@@ -264,6 +283,9 @@ options:
         type: dict
       purge:
         description: As O(purge); defaults to the task's O(purge).
+        type: bool
+      persist:
+        description: As O(persist); defaults to the task's O(persist).
         type: bool
 seealso:
   - module: community.general.ip_netns
@@ -346,6 +368,17 @@ EXAMPLES = r'''
     purge: true
     links:
       - {name: eth0, type: veth, addresses: [10.200.1.2/24], peer: {name: web1-host}}
+
+- name: Two nodes that survive reboot (recreated at boot by nsforge-node@r1.service and nsforge-node@r2.service)
+  nsforge.linux.netns:
+    persist: true
+    namespaces:
+      - name: r1
+        hostname: r1
+        links:
+          - {name: eth0, type: veth, addresses: [10.210.12.1/30], peer: {name: eth0, netns: r2, addresses: [10.210.12.2/30]}}
+      - name: r2
+        hostname: r2
 
 - name: Remove a lab
   nsforge.linux.netns:

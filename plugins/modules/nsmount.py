@@ -120,6 +120,15 @@ options:
     description: Enter O(rootfs) with C(pivot_root) and detach the old root; the only supported way, so it must be V(true).
     type: bool
     default: true
+  persist:
+    description:
+      - Survive reboot. V(true) adds this task's declaration to the node's record C(/etc/nsforge/nodes/<namespace>.json)
+        and enables the node's unit C(nsforge-node@<escaped name>.service), which recreates the mount namespace at boot
+        (see O(nsforge.linux.netns#module:persist)). Paths under C(/run), C(/tmp), C(/dev/shm), C(/proc) and C(/sys)
+        are emptied at boot, so a O(rootfs) or a mount source, upper or work folder there is refused.
+      - V(false), or O(state=absent), removes this module's section of the record (and the unit instance with the
+        record's last section). Omitted, an existing record is left as it is.
+    type: bool
 seealso:
   - module: nsforge.linux.nsproc
   - name: mount_namespaces(7)
@@ -165,6 +174,13 @@ EXAMPLES = r'''
   nsforge.linux.nsmount:
     namespace: red
     state: absent
+
+- name: red's view survives reboot (recreated at boot by nsforge-node@red.service)
+  nsforge.linux.nsmount:
+    namespace: red
+    persist: true
+    mounts:
+      - {dst: /data, src: /srv/volumes/red}
 '''
 
 RETURN = r'''

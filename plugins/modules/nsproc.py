@@ -243,6 +243,40 @@ options:
     description: Restart a running service whose declared configuration changed.
     type: bool
     default: true
+  supervisor:
+    description:
+      - V(builtin) detaches the service and keeps its record, as described above; it does not survive reboot.
+      - V(systemd) makes the service the systemd unit C(nsforge-service-<name>.service) in C(/etc/systemd/system),
+        enabled for C(multi-user.target), so it starts at boot. The declaration (with O(env)) is kept root-only in
+        C(/etc/nsforge/services/<name>.json); the unit (world-readable, without O(env)) joins the node's network
+        namespace with C(NetworkNamespacePath=) (and IPC with C(IPCNamespacePath=)), requires and follows the node's
+        unit C(nsforge-node@<node>.service), and runs the restore command C(/usr/local/sbin/nsforge-restore service
+        <name>), which starts the service exactly as V(builtin) does (the other namespaces, ID maps, mounts, hostname,
+        init, user, logs) and writes the PID file systemd follows (C(Type=forking)). O(type=oneshot) is a
+        C(Type=oneshot) unit that stays active.
+      - "From the declaration: O(stop_signal) is C(KillSignal=) (C(KillMode=mixed)), O(stop_timeout) C(TimeoutStopSec=),
+        O(startup_check) and O(timeout) C(TimeoutStartSec=) (plus 30 s), O(limits) C(MemoryMax=), C(TasksMax=) and
+        C(CPUQuota=) on the unit's own cgroup; a service is restarted by systemd when it fails (C(Restart=on-failure),
+        C(RestartSec=1s)); its output goes to O(stdout) and O(stderr) as with V(builtin), the restore command's own
+        messages to the journal (C(SyslogIdentifier=nsforge-<name>))."
+      - Every node the service joins must be persisted (C(persist) of M(nsforge.linux.netns), M(nsforge.linux.nsmount),
+        M(nsforge.linux.uidmap)), since the unit requires it at boot; C(service:<other>) in O(namespaces) is refused.
+      - Needs systemd as PID 1 to start, stop and restart (C(systemctl)); elsewhere the task fails naming this option,
+        unless O(install_only=true). C(systemctl daemon-reload) runs only when a unit changed.
+      - Both supervisors take the same declaration and return the same fields. A service whose unit exists is
+        refused with V(builtin) (remove it with O(state=absent) first).
+    type: str
+    choices: [builtin, systemd]
+    default: builtin
+  install_only:
+    description:
+      - With O(supervisor=systemd), write and enable the unit and the declaration (or, with O(state=absent), remove
+        them) without starting, stopping or restarting the service through systemd now; it starts at the next boot.
+        Works where systemd is not running, and shows the unit in check mode and diff.
+      - With O(state=absent), a running service is stopped all the same (with C(systemctl stop) where systemd runs,
+        else by its recorded PID).
+    type: bool
+    default: false
 seealso:
   - module: nsforge.linux.netns
   - name: tini
@@ -292,6 +326,14 @@ EXAMPLES = r'''
     type: oneshot
     node: red
     command: [ip, -br, addr]
+
+- name: A service that systemd supervises and starts at boot, in a node that survives reboot
+  nsforge.linux.nsproc:
+    name: web-red
+    node: red                          # red is declared with persist: true (nsforge.linux.netns)
+    supervisor: systemd
+    command: [python3, -m, http.server, "80"]
+    limits: {memory: 128M}             # MemoryMax= of nsforge-service-web-red.service
 
 - name: Stop a service
   nsforge.linux.nsproc:
@@ -371,6 +413,26 @@ service:
     config_hash:
       description: SHA-256 of the declared configuration the service was started with.
       type: str
+unit:
+  description: With O(supervisor=systemd), the service's systemd unit after the task (as it would be, in check mode);
+    null with O(supervisor=builtin).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The unit's name.
+      type: str
+      sample: nsforge-service-web-red.service
+    path:
+      description: The unit file.
+      type: str
+      sample: /etc/systemd/system/nsforge-service-web-red.service
+    present:
+      description: Whether the unit file exists.
+      type: bool
+    enabled:
+      description: Whether the unit is enabled (linked from C(multi-user.target.wants)).
+      type: bool
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module

@@ -130,6 +130,16 @@ options:
     description: Replace the namespace of a node whose maps differ from the declared ones.
     type: bool
     default: false
+  persist:
+    description:
+      - Survive reboot, with O(namespace). V(true) adds the node's user namespace, with its maps as resolved by this
+        task (so a later change of C(/etc/subuid) does not change them), to the node's record
+        C(/etc/nsforge/nodes/<namespace>.json) and enables the node's unit C(nsforge-node@<escaped name>.service),
+        which recreates it at boot (see O(nsforge.linux.netns#module:persist)).
+      - V(false), or O(state=absent), removes this module's section of the record (and the unit instance with the
+        record's last section). Omitted, an existing record is left as it is. The files C(/etc/subuid) and
+        C(/etc/subgid) persist on their own.
+    type: bool
 seealso:
   - module: nsforge.linux.nsproc
   - name: subuid(5)
@@ -172,6 +182,12 @@ EXAMPLES = r'''
     namespaces: {user: tenant1}
     user: "0"
     command: [sleep, infinity]
+
+- name: tenant1's user namespace survives reboot
+  nsforge.linux.uidmap:
+    namespace: tenant1
+    map_user: svc-tenant
+    persist: true
 
 - name: Remove svc-tenant's ranges
   nsforge.linux.uidmap:

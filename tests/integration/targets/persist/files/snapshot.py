@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
 """The state of the test's nodes, read with independent tools only (ip -j, stat -L, nsenter, findmnt, sysctl).
 
 Usage: snapshot.py NODE... > snapshot.json. Kernel-made values that differ between two creations of the same
