@@ -561,7 +561,7 @@ def declaration_of(params):
 
 def converge_systemd_service(params, check_mode):
     from ansible_collections.nsforge.linux.plugins.module_utils import services
-    from ansible_collections.nsforge.linux.plugins.module_utils.changes import run
+    from ansible_collections.nsforge.linux.plugins.module_utils.changes import run, undo_all
     name = params['name']
     state = params['state']
     install_only = bool(params.get('install_only'))
@@ -629,29 +629,41 @@ def converge_systemd_service(params, check_mode):
                 steps.append(Change('%s: record it as stopped' % label,
                                     lambda: services.write_record(dict(services.read_record(name) or record, status='stopped'))))
         changes = steps + plan.finish(cfg is not None)
-        if act:
-            changes.append(Change('%s: systemctl %s %s' % (label, act, unit), lambda: (systemd.systemctl(act, unit), reread())))
         if state == 'absent' and record is not None:
             changes.append(Change('%s: remove its state record %s' % (label, services.record_path(name)),
                                   lambda: (services.remove_record(name), systemd.remove(pid_file(name)))))
         descriptions = run(changes, check_mode)
-        if check_mode or not changes:
-            after_record = record
-            after = before
-            if changes:
-                status = before['status']
-                if act:
-                    status = 'exited' if cfg['type'] == 'oneshot' else 'running'
-                elif state in ('stopped', 'absent'):
-                    status = 'stopped' if state == 'stopped' and record is not None else ('absent' if state == 'absent' else status)
-                after = {'status': status,
-                         'config_hash': new_hash if cfg and (act or not record) else before['config_hash'],
-                         'config': services.public_config(cfg) if cfg and (act or not record) else before['config']}
-        else:
-            after_record = None if state == 'absent' else (services.read_record(name) if not act else holder['record'])
-            after = {'status': services.status_of(after_record),
-                     'config_hash': after_record.get('config_hash') if after_record else None,
-                     'config': after_record.get('config') if after_record else None}
+    if act:
+        # outside the service's lock: the unit's ExecStart (the restore command) takes it to start the service
+        descriptions.append('%s: systemctl %s %s' % (label, act, unit))
+        changes.append(Change(descriptions[-1], None))
+        if not check_mode:
+            try:
+                systemd.systemctl(act, unit)
+            except NsforgeError as exc:
+                with services.locked(name):
+                    undo_errors = undo_all([c for c in changes if c.apply is not None])
+                raise NsforgeError('%s failed: %s; undid %d earlier change(s) of this task%s'
+                                   % (descriptions[-1], exc.msg, len(changes) - 1,
+                                      '; could not undo: %s' % '; '.join(undo_errors) if undo_errors else ''))
+            reread()
+    if check_mode or not changes:
+        after_record = record
+        after = before
+        if changes:
+            status = before['status']
+            if act:
+                status = 'exited' if cfg['type'] == 'oneshot' else 'running'
+            elif state in ('stopped', 'absent'):
+                status = 'stopped' if state == 'stopped' and record is not None else ('absent' if state == 'absent' else status)
+            after = {'status': status,
+                     'config_hash': new_hash if cfg and (act or not record) else before['config_hash'],
+                     'config': services.public_config(cfg) if cfg and (act or not record) else before['config']}
+    else:
+        after_record = None if state == 'absent' else (services.read_record(name) if not act else holder['record'])
+        after = {'status': services.status_of(after_record),
+                 'config_hash': after_record.get('config_hash') if after_record else None,
+                 'config': after_record.get('config') if after_record else None}
     if check_mode:
         present = cfg is not None or (state == 'stopped' and os.path.exists(path))
         enabled = cfg is not None

@@ -46,3 +46,8 @@ PY
 playbook nodes.yml -e after_boot=true
 playbook services.yml -e after_boot=true
 playbook cleanup.yml
+
+# with systemd running (a stand-in systemctl that logs its calls and runs the units)
+mkdir -p /run/systemd/system
+PATH=$PWD/files/fakebin:$PATH playbook live.yml
+rm -rf /run/systemd
