@@ -4,7 +4,7 @@
 # on the host:
 #   - new network, mount (private propagation), UTS, IPC and PID namespaces;
 #   - a fresh tmpfs on /run (so /run/netns starts empty) and on /etc/netns, and
-#     /etc and /usr/local as overlays whose changes vanish with the sandbox;
+#     /etc as an overlay whose changes vanish with the sandbox;
 #   - a fresh /proc for the new PID namespace; `lo` is brought up.
 # When the command ends, every process and mount of the sandbox goes with it.
 # Usage: tests/sandbox.sh COMMAND [ARGS...]
@@ -33,9 +33,6 @@ mkdir -p /run/netns /run/lock
 mkdir -p /run/.sandbox-etc/upper /run/.sandbox-etc/work
 mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/.sandbox-etc/upper,workdir=/run/.sandbox-etc/work /etc
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
-# /usr/local as well: the restore command of persisted nodes and its engine are installed there.
-mkdir -p /run/.sandbox-usr-local/upper /run/.sandbox-usr-local/work
-mount -t overlay overlay -o lowerdir=/usr/local,upperdir=/run/.sandbox-usr-local/upper,workdir=/run/.sandbox-usr-local/work /usr/local
 mount -t tmpfs -o mode=0750,nosuid,nodev tmpfs /var/log/nsforge
 # cgroups are not namespaced by this sandbox: services' cgroups go under a
 # parent of their own, removed when the sandbox ends.

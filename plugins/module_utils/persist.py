@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -197,6 +199,35 @@ def _install_tree(target, files, interpreter):
 # planning the files of a task
 
 
+@contextlib.contextmanager
+def _template_lock():
+    """One lock for the template and the set of records, so two tasks on other nodes never remove it from each other."""
+    kernel.make_dirs(nodes.LOCK_DIR, 0o700)
+    fd = os.open(os.path.join(nodes.LOCK_DIR, '.persist.lock'), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _with_template(write_record):
+    """Write a record, and the template with it when a concurrent task removed it after this task planned."""
+    def apply():
+        with _template_lock():
+            write_record()
+            template = systemd.unit_path(systemd.NODE_TEMPLATE)
+            if systemd.read_text(template) != systemd.render_node_template():
+                systemd.write_text(template, systemd.render_node_template())
+    return apply
+
+
+def _remove_unused_template():
+    with _template_lock():
+        if not persisted_nodes():
+            systemd.remove(systemd.unit_path(systemd.NODE_TEMPLATE))
+
+
 class Persisted:
     """The persistence steps of one task: records, declarations, units, links, the engine, daemon-reload."""
 
@@ -209,19 +240,19 @@ class Persisted:
     def _file(self, path, new, mode, what, show=True, unit=False):
         old = systemd.read_text(path)
         if old == new:
-            return False
+            return None
         if new is None:
             desc = 'remove %s %s' % (what, path)
         else:
             desc = '%s %s %s' % ('write' if old is None else 'rewrite', what, path)
-        self.changes.append(Change(desc, lambda: systemd.write_text(path, new, mode, 0o700 if mode == 0o600 else 0o755),
-                                   lambda: systemd.write_text(path, old, mode, 0o700 if mode == 0o600 else 0o755),
-                                   PH_PERSIST))
+        change = Change(desc, lambda: systemd.write_text(path, new, mode, 0o700 if mode == 0o600 else 0o755),
+                        lambda: systemd.write_text(path, old, mode, 0o700 if mode == 0o600 else 0o755), PH_PERSIST)
+        self.changes.append(change)
         if show:
             self.diffs.append({'before_header': path, 'after_header': path, 'before': old or '', 'after': new or ''})
         if unit:
             self.units_changed = True
-        return True
+        return change
 
     def _links(self, unit, targets, enabled):
         for target in targets:
@@ -264,7 +295,9 @@ class Persisted:
             if keep and not systemd.unit_name_fits(unit):
                 raise bad_option('persist', True, 'the unit name %s of node %s is longer than systemd allows (%d)'
                                  % (unit, node, systemd.UNIT_NAME_MAX))
-            self._file(record_path(node), _json(record) if keep else None, 0o600, 'the declaration of node %s' % node)
+            change = self._file(record_path(node), _json(record) if keep else None, 0o600, 'the declaration of node %s' % node)
+            if change is not None and keep:
+                change.apply = _with_template(change.apply)
             self._links(unit, systemd.NODE_WANTED_BY, keep)
         remaining = set(persisted_nodes())
         for node, record in self.records.items():
@@ -273,7 +306,9 @@ class Persisted:
             else:
                 remaining.discard(node)
         template = systemd.unit_path(systemd.NODE_TEMPLATE)
-        self._file(template, systemd.render_node_template() if remaining else None, 0o644, 'the unit', unit=True)
+        change = self._file(template, systemd.render_node_template() if remaining else None, 0o644, 'the unit', unit=True)
+        if change is not None and not remaining:
+            change.apply = _remove_unused_template
         return bool(remaining)
 
     def finish(self, need_engine):

@@ -8,6 +8,10 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../setup_runme/files/in_sandbox.sh
 . ../setup_runme/files/in_sandbox.sh
 out=${OUTPUT_DIR:-$(mktemp -d)}
+# the restore command and its engine are installed under /usr/local: an overlay of this sandbox's own takes them
+# (its folders, like the sandbox's /etc overlay, stand for a disk and survive the simulated reboot)
+mkdir -p /run/.sandbox-usr-local/upper /run/.sandbox-usr-local/work
+mount -t overlay overlay -o lowerdir=/usr/local,upperdir=/run/.sandbox-usr-local/upper,workdir=/run/.sandbox-usr-local/work /usr/local
 nodes=(pa pb pc-2 nx)
 
 playbook() {

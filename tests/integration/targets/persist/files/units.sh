@@ -13,7 +13,7 @@ unit_file() {
 }
 
 unit_value() {  # unit_value NAME KEY: the value of KEY= with the specifiers expanded
-  local name=$1 key=$2 instance= unescaped= text
+  local name=$1 key=$2 instance='' unescaped='' text
   if [[ $name == *@*.service ]]; then
     instance=${name#*@}
     instance=${instance%.service}
@@ -45,11 +45,15 @@ stop_unit() {
   local name=$1 pidfile signal pid
   pidfile=$(unit_value "$name" PIDFile)
   signal=$(unit_value "$name" KillSignal)
-  [ -n "$pidfile" ] && [ -e "$pidfile" ] || return 0
+  if [ -z "$pidfile" ] || [ ! -e "$pidfile" ]; then
+    return 0
+  fi
   pid=$(cat "$pidfile")
   kill "-${signal:-SIGTERM}" "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
-    [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+    if [ ! -d "/proc/$pid" ] || [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
+      break
+    fi
     sleep 0.05
   done
   rm -f "$pidfile"
