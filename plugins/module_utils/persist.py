@@ -509,11 +509,17 @@ def start_service(name, out=say):
     if params is None:
         raise NsforgeError('service %s: no declaration in %s' % (name, declaration_path(name)))
     declared = services.validate(params)
-    cfg = dict(declared, limits={})  # systemd enforces the limits on the unit's own cgroup
+    # systemd enforces the limits on the unit's own cgroup, and is the service's keeper (it reaps it)
+    cfg = dict(declared, limits={}, keeper=False)
     with services.locked(name):
+        old = services.read_record(name)
+        ended = services.last_exit(old)
+        crashed = ended is not None and old.get('type') != 'oneshot'
         record = services.launch(cfg)
+        services.release_keeper(old)
         record.update(config_hash=services.config_hash(declared), config=services.public_config(declared),
-                      supervisor='systemd')
+                      supervisor='systemd', crashes=old.get('crashes', 0) + 1 if crashed else 0,
+                      previous_exit=dict(ended, at=old.get('started_at')) if crashed else None)
         services.write_record(record)
         if record.get('pid'):
             systemd.write_text(pid_file(name), '%d\n' % record['pid'], 0o644, 0o700)
@@ -641,7 +647,8 @@ def converge_systemd_service(params, check_mode):
             # started by the builtin supervisor: systemd takes it over
             sig = services.stop_signal(params.get('stop_signal'))
             steps.append(Change('%s: stop (pid %d), started by the builtin supervisor, for systemd to start it'
-                                % (label, record['pid']), lambda: services.stop(record, sig, params.get('stop_timeout') or 0)))
+                                % (label, record['pid']), lambda: (services.stop(record, sig, params.get('stop_timeout') or 0),
+                                                                    services.release_keeper(record))))
             running = False
         if state == 'started' and not install_only:
             if cfg['type'] == 'oneshot':
@@ -658,8 +665,8 @@ def converge_systemd_service(params, check_mode):
                 steps.append(Change('%s: systemctl stop %s' % (label, unit), lambda: systemd.systemctl('stop', unit)))
             else:
                 steps.append(Change('%s: stop (pid %d) with SIG%s' % (label, record['pid'], services.stop_signal(params.get('stop_signal'))),
-                                    lambda: services.stop(record, services.stop_signal(params.get('stop_signal')),
-                                                          params.get('stop_timeout') or 0)))
+                                    lambda: (services.stop(record, services.stop_signal(params.get('stop_signal')),
+                                                           params.get('stop_timeout') or 0), services.release_keeper(record))))
             if state == 'stopped':
                 steps.append(Change('%s: record it as stopped' % label,
                                     lambda: services.write_record(dict(services.read_record(name) or record, status='stopped'))))

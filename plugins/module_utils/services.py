@@ -789,7 +789,8 @@ def launch(cfg):
         go_r, go_w = os.pipe()
         # A service in the host's PID namespace gets no keeper: its own orphans would be reparented to the keeper
         # (a subreaper of their namespace) and stay zombies, since the keeper never reaps.
-        hold = find_program('sleep', None) if cfg['namespaces']['pid']['mode'] != 'host' else None
+        # Nor does one that systemd supervises (cfg keeper False): systemd must reap it to see it exit and restart it.
+        hold = find_program('sleep', None) if cfg['namespaces']['pid']['mode'] != 'host' and cfg.get('keeper', True) else None
         pid_k = os.fork()
         if pid_k == 0:
             os.close(info_r)
