@@ -646,9 +646,12 @@ def converge_systemd_service(params, check_mode):
         if running and record.get('supervisor') != 'systemd' and cfg is not None and not install_only:
             # started by the builtin supervisor: systemd takes it over
             sig = services.stop_signal(params.get('stop_signal'))
+
+            def take_over():
+                services.stop(record, sig, params.get('stop_timeout') or 0)
+                services.release_keeper(record)
             steps.append(Change('%s: stop (pid %d), started by the builtin supervisor, for systemd to start it'
-                                % (label, record['pid']), lambda: (services.stop(record, sig, params.get('stop_timeout') or 0),
-                                                                    services.release_keeper(record))))
+                                % (label, record['pid']), take_over))
             running = False
         if state == 'started' and not install_only:
             if cfg['type'] == 'oneshot':
