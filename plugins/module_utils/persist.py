@@ -318,8 +318,8 @@ class Persisted:
             if change is not None:
                 self.changes.insert(0, change)
         if self.units_changed and systemd.running():
-            self.changes.append(Change('systemd: daemon-reload, since a unit changed', systemd.daemon_reload,
-                                       systemd.daemon_reload, PH_PERSIST))
+            # last, without an undo of its own: a failure after it is the caller's to undo and reload
+            self.changes.append(Change('systemd: daemon-reload, since a unit changed', systemd.daemon_reload, None, PH_PERSIST))
         return self.changes
 
 
@@ -688,6 +688,11 @@ def converge_systemd_service(params, check_mode):
             except NsforgeError as exc:
                 with services.locked(name):
                     undo_errors = undo_all([c for c in changes if c.apply is not None])
+                    if plan.units_changed and live:
+                        try:
+                            systemd.daemon_reload()
+                        except NsforgeError as again:
+                            undo_errors.append(again.msg)
                 raise NsforgeError('%s failed: %s; undid %d earlier change(s) of this task%s'
                                    % (descriptions[-1], exc.msg, len(changes) - 1,
                                       '; could not undo: %s' % '; '.join(undo_errors) if undo_errors else ''))
