@@ -48,7 +48,7 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
   nsenter:util-linux findmnt:util-linux
 TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server \
-  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd findmnt:util-linux
+  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
