@@ -626,7 +626,7 @@ def converge_systemd_service(params, check_mode):
         plan = Persisted()
         label = 'service %s' % name
         if cfg is not None:
-            plan._file(declaration_path(name), _json(declaration_of(params)), 0o600, 'the declaration (root only) of',
+            plan._file(declaration_path(name), _json(declaration_of(params)), 0o600, 'the root-only declaration',
                        show=False)
             plan._file(path, systemd.render_service_unit(dict(cfg, stop_timeout=params.get('stop_timeout'))), 0o644, 'the unit', unit=True)
             plan._links(unit, systemd.SERVICE_WANTED_BY, True)
@@ -635,7 +635,7 @@ def converge_systemd_service(params, check_mode):
         elif state == 'absent':
             plan._links(unit, systemd.SERVICE_WANTED_BY, False)
             plan._file(path, None, 0o644, 'the unit', unit=True)
-            plan._file(declaration_path(name), None, 0o600, 'the declaration of', show=False)
+            plan._file(declaration_path(name), None, 0o600, 'the declaration', show=False)
         steps = []
         holder = {'record': record}
 
