@@ -30,6 +30,7 @@ addresses are fixed. The hosts reach each other on the bridge (for tunnels betwe
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -63,6 +64,15 @@ def run(argv, **kwargs):
         raise FleetError('%s failed (rc=%d): %s' % (' '.join(argv), proc.returncode,
                                                     (proc.stderr or proc.stdout).decode(errors='replace').strip()))
     return proc.stdout.decode(errors='replace')
+
+
+def bind_fd(fd, target):
+    """Bind the folder open as fd onto target (mount(8) would resolve /proc/self/fd/N to a path, now covered)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ms_bind, ms_rec = 4096, 16384
+    if libc.mount(('/proc/self/fd/%d' % fd).encode(), target.encode(), None, ms_bind | ms_rec, None) != 0:
+        err = ctypes.get_errno()
+        raise FleetError('bind mount onto %s: %s' % (target, os.strerror(err)))
 
 
 def address(index):
@@ -125,8 +135,12 @@ def find_host(state, which):
 # ---------------------------------------------------------------------------------------------------- a host's init
 
 
-def host_init(folder, index, parent):
-    """PID 1 of fleet host `index` (runs under unshare): private mounts, hostname, lo; then reap forever."""
+def host_init(folder, index, parent, keep=()):
+    """PID 1 of fleet host `index` (runs under unshare): private mounts, hostname, lo; then reap forever.
+
+    A path in keep (the hosts' Python) that lies under a folder made private here stays visible: the top folder
+    holding it under that private folder is bound back (a checkout under /tmp keeps its virtualenv).
+    """
     name = host_name(index)
     files = {}
     for fname in ('sshd_config', 'ssh_host_ed25519_key', 'authorized_keys'):
@@ -134,7 +148,17 @@ def host_init(folder, index, parent):
             files[fname] = handle.read()
     socket.sethostname(name)
     for path, mode in PRIVATE_TMPFS:
+        kept = set()
+        for wanted in keep:
+            wanted = os.path.abspath(wanted)
+            if wanted.startswith(path + '/'):
+                kept.add(os.path.join(path, wanted[len(path) + 1:].split('/')[0]))
+        held = [(top, os.open(top, os.O_PATH)) for top in sorted(kept) if os.path.isdir(top)]
         run(['mount', '-t', 'tmpfs', '-o', 'mode=%s,nosuid,nodev' % mode, 'tmpfs', path])
+        for top, fd in held:
+            os.mkdir(top, 0o755)
+            bind_fd(fd, top)
+            os.close(fd)
     for sub in ('sshd', 'netns', 'lock', 'fleet/etc/upper', 'fleet/etc/work'):
         os.makedirs(os.path.join('/run', sub), 0o755)
     os.chmod(HOST_RUN, 0o700)
@@ -308,7 +332,8 @@ def up(folder, count, python, port):
                 # pylint: disable-next=consider-using-with
                 proc = subprocess.Popen(['unshare', '--net', '--mount', '--uts', '--pid', '--fork', '--mount-proc',
                                          '--propagation', 'private', '--', sys.executable, me, '_init',
-                                         '--dir', folder, '--index', str(index), '--cgroup-parent', parent],
+                                         '--dir', folder, '--index', str(index), '--cgroup-parent', parent,
+                                         '--keep', python],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
             started.append(proc)
             ready = proc.stdout.readline().decode().strip()
@@ -427,6 +452,7 @@ def main(argv=None):
     p_init = sub.add_parser('_init')
     p_init.add_argument('--index', type=int, required=True)
     p_init.add_argument('--cgroup-parent', required=True)
+    p_init.add_argument('--keep', action='append', default=[], help='a path that must stay visible on the host')
     for p in (p_up, sub.choices['down'], p_pid, p_exec, p_sshd, p_link, sub.choices['counters'],
               sub.choices['status'], p_init):
         p.add_argument('--dir', required=True, help='the fleet folder (keys, inventory, state)')
@@ -438,7 +464,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.cmd == '_init':
-            host_init(args.dir, args.index, args.cgroup_parent)
+            host_init(args.dir, args.index, args.cgroup_parent, args.keep)
         elif args.cmd == 'up':
             state = up(args.dir, args.hosts, args.python, args.port)
             print('%d hosts up; inventory %s' % (len(state['hosts']), state['inventory']))
