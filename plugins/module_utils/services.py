@@ -978,12 +978,13 @@ def status_of(record):
     return record.get('status') or 'stopped'
 
 
-def last_exit(record):
+def last_exit(record, status=None):
     """How a service that was started and is no longer running ended: exit code, signal, stderr tail.
 
-    None while it runs, or when it was never started or was stopped on purpose.
+    None while it runs, or when it was never started or was stopped on purpose. status: status_of(record), when the
+    caller has it already.
     """
-    if record is None or status_of(record) != 'exited':
+    if record is None or (status or status_of(record)) != 'exited':
         return None
     code, sig = record.get('exit_code'), record.get('exit_signal')
     if code is None:
@@ -1004,7 +1005,7 @@ def view(record):
                 'stderr_tail': None, 'crashes': 0, 'previous_exit': None, 'config_hash': None}
     status = status_of(record)
     running = status == 'running'
-    ended = last_exit(record) or {}
+    ended = last_exit(record, status) or {}
     return {
         'name': record['name'],
         'status': status,
