@@ -68,7 +68,7 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
     if callable(needs_pyroute2):
         needs_pyroute2 = needs_pyroute2(module.params)
     if needs_pyroute2 and not netlink.have_pyroute2():
-        module.fail_json(msg=missing_required_lib('pyroute2>=0.9.1'), exception=netlink.PYROUTE2_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('pyroute2>=0.9.1'), exception=netlink.pyroute2_import_error())
     if needs_root and os.geteuid() != 0:
         module.fail_json(msg='%s needs root on the managed host (running as uid %d): use become: true'
                          % (module._name, os.geteuid()))

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import importlib.util
 import os
 import socket
 import struct
@@ -23,18 +24,28 @@ import traceback
 from ansible_collections.nsforge.linux.plugins.module_utils import kernel
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
-PYROUTE2_IMPORT_ERROR = None
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:
-    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
-    IPRoute = None
 
-    class NetlinkError(Exception):  # type: ignore[no-redef]
-        """Stand-in so that except clauses work without pyroute2."""
+class _NoNetlinkError(Exception):
+    """Stand-in for pyroute2's NetlinkError, so that except clauses work without pyroute2."""
 
-        code = 0
+    code = 0
+
+
+_PYROUTE2 = {}
+
+
+def _pyroute2():
+    """pyroute2's IPRoute (None when it is missing) and NetlinkError, imported on first use: the import costs
+    about a quarter of a second, and a run with nothing to change reads through RawRoute only."""
+    if not _PYROUTE2:
+        try:
+            from pyroute2 import IPRoute
+            from pyroute2.netlink.exceptions import NetlinkError
+            _PYROUTE2.update(IPRoute=IPRoute, NetlinkError=NetlinkError, error=None)
+        except ImportError:
+            _PYROUTE2.update(IPRoute=None, NetlinkError=_NoNetlinkError, error=traceback.format_exc())
+    return _PYROUTE2
+
 
 IFF_UP = 0x1
 NUD_STATIC = 0x40 | 0x80   # NUD_NOARP, NUD_PERMANENT
@@ -48,11 +59,22 @@ MACVLAN_MODE_NAMES = dict((v, k) for k, v in MACVLAN_MODES.items())
 
 
 def have_pyroute2():
-    return IPRoute is not None
+    """Whether pyroute2 can be imported (found, not imported yet)."""
+    if _PYROUTE2:
+        return _PYROUTE2['IPRoute'] is not None
+    try:
+        return importlib.util.find_spec('pyroute2') is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def pyroute2_import_error():
+    """The traceback of importing pyroute2, or None."""
+    return _pyroute2()['error']
 
 
 def _describe(exc):
-    if isinstance(exc, NetlinkError):
+    if isinstance(exc, _PYROUTE2.get('NetlinkError', _NoNetlinkError)):
         code = exc.code if getattr(exc, 'code', None) is not None else 0
         return '%s (errno %d)' % (os.strerror(code) if code else str(exc), code)
     if isinstance(exc, OSError) and exc.errno:
@@ -73,9 +95,10 @@ class Session:
 
     def sock(self, ns_path):
         """A pyroute2 socket inside the namespace, for the writes."""
-        if IPRoute is None:
+        factory = _pyroute2()['IPRoute']
+        if factory is None:
             raise NsforgeError('pyroute2 is required')
-        return self._open(self._socks, ns_path, IPRoute)
+        return self._open(self._socks, ns_path, factory)
 
     def raw(self, ns_path):
         """A plain netlink socket inside the namespace, for the reads (see RawRoute)."""
@@ -278,7 +301,7 @@ class Session:
             args['flags'] = IFA_F_NODAD
         try:
             ipr.addr(command, **args)
-        except NetlinkError as exc:
+        except _pyroute2()['NetlinkError'] as exc:
             if command == 'add' and error_code(exc) == errno.EEXIST:
                 return
             if command == 'del' and error_code(exc) == errno.EADDRNOTAVAIL:

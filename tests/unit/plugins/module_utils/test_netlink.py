@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import socket
 import struct
 
@@ -131,3 +132,16 @@ def test_routes():
     route = nl.parse_route(v6)
     assert (route['dst'], route['metric'], route['table'], route['gateway'], route['oif']) == \
         ('fd42:8::/48', 7, 1000, None, None)
+
+
+def test_pyroute2_is_imported_only_when_a_write_needs_it():
+    """have_pyroute2() finds the package without importing it (about a quarter of a second a task)."""
+    import subprocess
+    import sys
+    code = ('import sys\n'
+            'from ansible_collections.nsforge.linux.plugins.module_utils import netlink\n'
+            'assert netlink.have_pyroute2()\n'
+            'assert "pyroute2" not in sys.modules\n'
+            'assert netlink.pyroute2_import_error() is None\n'
+            'assert "pyroute2" in sys.modules\n')
+    subprocess.run([sys.executable, '-c', code], check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
