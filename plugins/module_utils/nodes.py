@@ -252,6 +252,18 @@ def _unlink_quiet(path):
 
 
 @contextlib.contextmanager
+def file_lock(directory, name):
+    """Hold an exclusive lock on the file directory/name (in a state folder, root only) for the with block."""
+    make_state_dir(directory)
+    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
 def locked(names):
     """Hold an exclusive lock per node, taken in sorted order so tasks never deadlock."""
     fds = []

@@ -20,8 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -199,16 +197,9 @@ def _install_tree(target, files, interpreter):
 # planning the files of a task
 
 
-@contextlib.contextmanager
 def _template_lock():
     """One lock for the template and the set of records, so two tasks on other nodes never remove it from each other."""
-    kernel.make_dirs(nodes.LOCK_DIR, 0o700)
-    fd = os.open(os.path.join(nodes.LOCK_DIR, '.persist.lock'), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return nodes.file_lock(nodes.LOCK_DIR, '.persist.lock')
 
 
 def _with_template(write_record):

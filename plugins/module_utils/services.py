@@ -26,7 +26,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import errno
 import fcntl
 import glob
@@ -150,16 +149,9 @@ def remove_record(name):
             raise
 
 
-@contextlib.contextmanager
 def locked(name):
-    nodes.make_state_dir(SERVICE_LOCK_DIR)
-    fd = os.open(os.path.join(SERVICE_LOCK_DIR, nodes.check_name(name, 'name') + '.lock'),
-                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    """The service's lock, for a with block."""
+    return nodes.file_lock(SERVICE_LOCK_DIR, nodes.check_name(name, 'name') + '.lock')
 
 
 # ---------------------------------------------------------------------------

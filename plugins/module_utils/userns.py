@@ -8,9 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import fcntl
-import os
 import pwd
 
 from ansible_collections.nsforge.linux.plugins.module_utils import idmap, kernel, nodes
@@ -56,16 +53,9 @@ def range_dicts(ranges):
     return [{'start': s, 'count': c} for s, c in ranges]
 
 
-@contextlib.contextmanager
 def _files_locked():
     """One lock for /etc/subuid and /etc/subgid, so concurrent tasks never interleave their edits."""
-    nodes.make_state_dir(nodes.LOCK_DIR)
-    fd = os.open(os.path.join(nodes.LOCK_DIR, '.subid-files.lock'), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return nodes.file_lock(nodes.LOCK_DIR, '.subid-files.lock')
 
 
 def converge(params, check_mode):
