@@ -58,7 +58,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -120,6 +120,19 @@ lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
 
 TEST_STAGES := sanity units lint integration molecule bench-quick
 
+# ansible-test keeps its virtual environments in ~/.ansible/test/venv and rebuilds one that has no marker file, so
+# two checkouts running sanity at once (or a run killed while it built one) would pull them from under each other:
+# sanity runs with a home folder of this checkout's own.  Short and under /tmp: the virtual environments' scripts
+# carry its path in their #! lines, which the kernel cuts at 127 characters.  pip still reads the user's
+# configuration (~/.config/pip), through XDG_CONFIG_HOME.
+TEST_HOME ?= /tmp/nsforge-home-$(shell printf '%s' "$(ROOT)" | sha256sum | cut -c1-12)
+USER_CONFIG := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
+sanity: export HOME := $(TEST_HOME)
+sanity: export XDG_CONFIG_HOME := $(USER_CONFIG)
+
+test-home:
+	@install -d -m 0700 "$(TEST_HOME)"
+
 test: venv tools ## The whole suite: sanity, units, integration, molecule (stops at the first failure)
 	@times=(); for stage in $(TEST_STAGES); do \
 	  echo "=== make test: $$stage"; start=$$SECONDS; \
@@ -136,7 +149,7 @@ GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(shell "$(VBIN)/python" -c 
   'from ansible_test._internal.python_requirements import get_venv_packages as g; \
    from types import SimpleNamespace as N; print(g(N(version="3.11"))["pip"].replace(".", "_"))').py
 
-sanity: venv tools pythons copy ## ansible-test sanity (all on SANITY_PYTHON; compile+import on OTHER_PYTHONS)
+sanity: venv tools pythons copy test-home ## ansible-test sanity (all on SANITY_PYTHON; compile+import on OTHER_PYTHONS)
 	@mkdir -p "$(dir $(GET_PIP_CACHE))"
 	@install -m 0644 "$(ROOT)/.ci/get_pip_offline.py" "$(GET_PIP_CACHE)"
 	@echo "--- pip bootstrap for ansible-test: $(GET_PIP_CACHE)"

@@ -12,6 +12,8 @@ out=${OUTPUT_DIR:-$(mktemp -d)}
 # (its folders, like the sandbox's /etc overlay, stand for a disk and survive the simulated reboot)
 mkdir -p /run/.sandbox-usr-local/upper /run/.sandbox-usr-local/work
 mount -t overlay overlay -o lowerdir=/usr/local,upperdir=/run/.sandbox-usr-local/upper,workdir=/run/.sandbox-usr-local/work /usr/local
+# and it starts without what a persisted lab of the machine may have installed there
+rm -rf /usr/local/lib/nsforge /usr/local/sbin/nsforge-restore
 nodes=(pa pb pc-2 nx)
 
 playbook() {

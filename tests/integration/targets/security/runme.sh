@@ -41,9 +41,16 @@ for module, params in cases.items():
         json.dump({'ANSIBLE_MODULE_ARGS': params}, handle)
 PY
 chmod 0644 "$args"/*.json
-# The project's python lives under /root (0700), out of nobody's reach: nobody runs the
-# system's python 3 with the virtual environment's packages on its path.
+# The checkout (and its virtual environment) may sit in a folder that only root may enter (a clone in /root,
+# or in a folder made by mktemp -d): nobody runs the system's python 3 with read-only binds of the installed
+# collection and of the virtual environment's packages, in a folder of this sandbox's /run that anyone may enter.
 site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mkdir -p /run/sec-lib/collections /run/sec-lib/site
+chmod 0755 /run/sec-lib /run/sec-lib/collections /run/sec-lib/site
+mount --bind -o ro "$collections" /run/sec-lib/collections
+mount --bind -o ro "$site" /run/sec-lib/site
+collections=/run/sec-lib/collections
+site=/run/sec-lib/site
 for module in netns nsproc uidmap nsmount nsinfo; do
   rc=0
   setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$args" PYTHONPATH="$collections:$site" \
