@@ -97,21 +97,54 @@ def scan_processes(proc='/proc'):
     return found
 
 
-def pinned_paths(mountinfo_entries):
-    """{(kind, inode): [paths]} of the namespaces pinned by visible nsfs bind mounts."""
-    visible = {}
+def pinned_paths(mountinfo_entries, reach=kernel.mount_id):
+    """({(kind, inode): [paths]}, {(kind, inode): [{'path', 'reason'}]}): the namespaces pinned by nsfs bind
+    mounts that this process can open at their path, and those it cannot.
+
+    A pin that mountinfo lists may be out of reach: hidden by a later mount on a parent folder (a machine's
+    /run/netns/<node> under a fresh tmpfs on /run), hidden by another mount at the same path, or at a path that
+    no longer exists. reach(path) gives the ID of the mount visible at path (None when path cannot be reached).
+    """
+    by_id = dict((entry['id'], entry) for entry in mountinfo_entries)
+    pins, unreachable = {}, {}
     for entry in mountinfo_entries:
-        visible[entry['dst']] = entry  # a later mount on the same point hides an earlier one
-    out = {}
-    for path, entry in visible.items():
         if entry['fstype'] != 'nsfs':
             continue
         parsed = parse_ns_link(entry['root'])
-        if parsed is not None:
-            out.setdefault(parsed, []).append(path)
-    for paths in out.values():
+        if parsed is None:
+            continue
+        path = entry['dst']
+        found = reach(path)
+        if found == entry['id']:
+            pins.setdefault(parsed, []).append(path)
+            continue
+        if found is not None and found in by_id and by_id[found]['dst'] == path:
+            reason = 'hidden by a later mount at the same path (%s)' % by_id[found]['fstype']
+        else:
+            cover = _covering_mount(entry, by_id, reach)
+            reason = ('hidden by a later mount on %s' % cover) if cover else 'its path cannot be reached'
+        unreachable.setdefault(parsed, []).append({'path': path, 'reason': reason})
+    for paths in pins.values():
         paths.sort()
-    return out
+    for items in unreachable.values():
+        items.sort(key=lambda item: item['path'])
+    return pins, unreachable
+
+
+def _covering_mount(entry, by_id, reach):
+    """The deepest parent folder of a pin's path where a mount other than the pin's own ancestors is visible."""
+    ancestors = set()
+    parent = by_id.get(entry['parent'])
+    while parent is not None and parent['id'] not in ancestors:
+        ancestors.add(parent['id'])
+        parent = by_id.get(parent['parent'])
+    folder = os.path.dirname(entry['dst'])
+    while folder and folder != '/':
+        found = reach(folder)
+        if found is not None and found not in ancestors and found in by_id and by_id[found]['dst'] == folder:
+            return folder
+        folder = os.path.dirname(folder)
+    return None
 
 
 def process_details(pid, proc='/proc'):
@@ -211,7 +244,7 @@ def gather(params, session, proc='/proc'):
 
     counts = scan_processes(proc)
     with open('/proc/self/mountinfo') as handle:
-        pins = pinned_paths(mounts.parse_mountinfo(handle.read()))
+        pins, unreachable = pinned_paths(mounts.parse_mountinfo(handle.read()))
     pinned_by_path = {}
     for ident, paths in pins.items():
         for path in paths:
@@ -230,17 +263,18 @@ def gather(params, session, proc='/proc'):
         view['node'] = node_of.get(('net', view['namespaces'].get('net')))
 
     # filters: which namespaces, nodes and services are reported
-    idents = set(counts) | set(pins)
+    idents = set(counts) | set(pins) | set(unreachable)
     if params.get('node') is not None:
         node_kinds = dict((n, h) for n, h in node_kinds.items() if n == params['node'])
         idents = set((kind, h['inode']) for handles in node_kinds.values() for kind, h in handles.items())
         svc = dict((n, v) for n, v in svc.items()
-                   if any((k, i) in idents for k, i in v['namespaces'].items()))
+                   if any(ident in idents for ident in _service_idents(v)))
     elif params.get('service') is not None:
         svc = dict((n, v) for n, v in svc.items() if n == params['service'])
         idents = set((k, i) for v in svc.values() for k, i in v['namespaces'].items())
+        related = set(ident for v in svc.values() for ident in _service_idents(v))
         node_kinds = dict((n, h) for n, h in node_kinds.items()
-                          if any((kind, handle['inode']) in idents for kind, handle in h.items()))
+                          if any((kind, handle['inode']) in related for kind, handle in h.items()))
     idents = set(ident for ident in idents if ident[0] in kinds)
 
     networks = {}
@@ -255,7 +289,10 @@ def gather(params, session, proc='/proc'):
         kind, inode = ident
         nprocs, pid = counts.get(ident, (0, None))
         paths = pins.get(ident, [])
-        handle = paths[0] if paths else kernel.ns_path(kind, pid)
+        hidden = unreachable.get(ident, [])
+        # a namespace that only unreachable pins keep alive is reported, but nothing inside it can be read
+        reachable = bool(paths) or pid is not None
+        handle = paths[0] if paths else (kernel.ns_path(kind, pid) if pid is not None else None)
         if pid is not None:
             ppid, command, uid = process_details(pid, proc)
         else:
@@ -263,20 +300,22 @@ def gather(params, session, proc='/proc'):
         item = {
             'kind': kind,
             'inode': inode,
-            'owner': related_inode(handle, 'owner'),
-            'parent': related_inode(handle, 'parent') if kind in ('pid', 'user') else None,
+            'owner': related_inode(handle, 'owner') if reachable else None,
+            'parent': related_inode(handle, 'parent') if reachable and kind in ('pid', 'user') else None,
             'nprocs': nprocs,
             'pid': pid,
             'ppid': ppid,
             'command': command,
             'uid': uid,
             'paths': paths,
+            'reachable': reachable,
+            'unreachable_paths': hidden,
             'node': node_of.get(ident),
             'services': sorted(services_of.get(ident, [])),
             'host': own.get(kind) == inode,
         }
         if kind == 'net' and want_network:
-            item['network'] = net_of(inode, handle)
+            item['network'] = net_of(inode, handle) if reachable else None
         namespaces.append(item)
 
     node_view = {}
@@ -287,7 +326,7 @@ def gather(params, session, proc='/proc'):
             'namespaces': handles,
             'kinds': sorted(handles, key=KINDS.index),
             'hostname': kernel.read_hostname(handles['uts']['path']) if 'uts' in handles else None,
-            'services': sorted(n for n, v in svc.items() if any((k, i) in inodes for k, i in v['namespaces'].items())),
+            'services': sorted(n for n, v in svc.items() if any(ident in inodes for ident in _service_idents(v))),
             'etc_netns': _etc_files(name),
             'network': None,
         }
@@ -301,6 +340,14 @@ def gather(params, session, proc='/proc'):
         'services': svc,
         'host': {'pid': os.getpid(), 'namespaces': own},
     }
+
+
+def _service_idents(view):
+    """(kind, inode) of a service's namespaces, and of the mount namespace its own view follows (a node's)."""
+    idents = list(view['namespaces'].items())
+    if view.get('mnt_parent') is not None:
+        idents.append(('mnt', view['mnt_parent']))
+    return idents
 
 
 def _etc_files(name):

@@ -216,6 +216,36 @@ def create_pinned(kind, path, setup=None):
         os.close(own)
 
 
+def mount_id(path):
+    """The ID (as /proc/self/mountinfo numbers them) of the mount that path is on, as this process sees it;
+    None when path cannot be reached.
+
+    Read from /proc/self/fdinfo of an O_PATH descriptor (Linux 3.15), which neither follows a final link nor
+    opens the file itself. A mount that mountinfo lists at a path but that a later mount on a parent folder
+    hides has another ID than the one found here.
+    """
+    try:
+        fd = os.open(path, getattr(os, 'O_PATH', 0o10000000) | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        with open('/proc/self/fdinfo/%d' % fd) as handle:
+            for line in handle:
+                if line.startswith('mnt_id:'):
+                    return int(line.split()[1])
+    except (IOError, OSError, ValueError):
+        pass
+    finally:
+        os.close(fd)
+    return None
+
+
+def is_mount_point(path, entries):
+    """True when a mount of the mountinfo entries (parsed, with 'id' and 'dst') is the visible one at path."""
+    found = mount_id(path)
+    return found is not None and any(e['id'] == found and e['dst'] == path for e in entries)
+
+
 def make_dirs(path, mode):
     """Create a folder and its missing parents, each with mode (os.makedirs gives parents the default mode).
 

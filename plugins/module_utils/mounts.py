@@ -313,8 +313,9 @@ def ensure_private_folder(name):
     """Make the node's mntns folder a private bind mount of itself (needed to pin a mount namespace)."""
     directory = nodes.mnt_dir(name)
     nodes.make_state_dir(directory)
-    mounted = set(e['dst'] for e in parse_mountinfo(_read_mountinfo()))
-    if directory not in mounted:
+    # the visible mount, not a name in mountinfo: a mount at this path that a later mount on a parent folder hides
+    # (a machine's pins under a fresh /run) is listed there too
+    if not kernel.is_mount_point(directory, parse_mountinfo(_read_mountinfo())):
         kernel.mount(directory, directory, None, kernel.MS_BIND | kernel.MS_REC)
     kernel.mount('none', directory, None, kernel.MS_PRIVATE)
 
@@ -377,8 +378,7 @@ def remove_namespace(name):
     path = nodes.mnt_path(name)
     kernel.remove_pinned(path)
     directory = nodes.mnt_dir(name)
-    mounted = set(e['dst'] for e in parse_mountinfo(_read_mountinfo()))
-    if directory in mounted:
+    if kernel.is_mount_point(directory, parse_mountinfo(_read_mountinfo())):
         kernel.umount(directory, kernel.MNT_DETACH)
     for folder in (directory, nodes.node_dir(name)):
         try:

@@ -158,10 +158,25 @@ namespaces:
       description: Owner UID of that process.
       type: int
     paths:
-      description: The paths where a bind mount pins it (C(NSFS)), sorted.
+      description: The paths where a bind mount pins it (C(NSFS)) and this module can open it there, sorted.
       type: list
       elements: str
       sample: [/run/netns/web-a]
+    reachable:
+      description:
+        - False for a namespace that only pins out of reach keep alive (see RV(namespaces[].unreachable_paths)):
+          nothing inside it can be read, so RV(namespaces[].owner), RV(namespaces[].parent) and
+          RV(namespaces[].network) are null.
+      type: bool
+      sample: true
+    unreachable_paths:
+      description:
+        - Pins that the mount table lists but that cannot be opened at their path, each with the C(path) and the
+          C(reason), such as C(hidden by a later mount on /run) (a machine's pins under a container's fresh
+          C(/run)). They are reported, never used.
+      type: list
+      elements: dict
+      sample: [{path: /run/netns/lan, reason: hidden by a later mount on /run}]
     node:
       description: The node whose namespace it is, or null.
       type: str

@@ -78,14 +78,46 @@ MOUNTINFO = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 """
 
 
+def _reach_last(entries):
+    """A stand-in for kernel.mount_id where nothing is mounted over a parent folder: the last mount listed at a
+    path is the visible one."""
+    return dict((entry['dst'], entry['id']) for entry in entries).get
+
+
 def test_pinned_paths_from_mountinfo():
-    pins = info.pinned_paths(mounts.parse_mountinfo(MOUNTINFO))
+    entries = mounts.parse_mountinfo(MOUNTINFO)
+    pins, unreachable = info.pinned_paths(entries, _reach_last(entries))
     assert pins == {
         ('net', 4026532300): ['/run/netns/web', '/run/p/alias'],
         ('uts', 4026532301): ['/run/nsforge/nodes/web/uts'],
         ('net', 4026532303): ['/run/netns/old'],  # the later mount hides the earlier one
         ('mnt', 4026532304): ['/run/nsforge/nodes/m x/mntns/mnt'],
     }
+    assert unreachable == {('net', 4026532302): [{'path': '/run/netns/old',
+                                                  'reason': 'hidden by a later mount at the same path (nsfs)'}]}
+
+
+# A machine's pins, then a fresh tmpfs on /run laid over them (a container's, a test sandbox's).
+SHADOWED = MOUNTINFO + """60 22 0:70 / /run rw,nosuid - tmpfs tmpfs rw,mode=755
+61 60 0:4 net:[4026532400] /run/netns/mine rw - nsfs nsfs rw
+"""
+
+
+def test_pins_under_a_later_mount_are_reported_not_used():
+    entries = mounts.parse_mountinfo(SHADOWED)
+    visible = {'/run': 60, '/run/netns/mine': 61, '/': 22}
+    pins, unreachable = info.pinned_paths(entries, visible.get)
+    assert pins == {('net', 4026532400): ['/run/netns/mine']}
+    assert unreachable[('net', 4026532300)] == [
+        {'path': '/run/netns/web', 'reason': 'hidden by a later mount on /run'},
+        {'path': '/run/p/alias', 'reason': 'hidden by a later mount on /run'}]
+    assert unreachable[('mnt', 4026532304)] == [
+        {'path': '/run/nsforge/nodes/m x/mntns/mnt', 'reason': 'hidden by a later mount on /run'}]
+    # a pin whose folder is gone, with nothing mounted above it
+    gone = mounts.parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                  "41 22 0:4 net:[7] /srv/pins/x rw - nsfs nsfs rw\n")
+    assert info.pinned_paths(gone, {'/': 22}.get) == ({}, {('net', 7): [{'path': '/srv/pins/x',
+                                                                           'reason': 'its path cannot be reached'}]})
 
 
 def test_validate_defaults_and_errors():
