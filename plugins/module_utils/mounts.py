@@ -298,10 +298,16 @@ def _propagate(flag):
 
 
 def _set_propagation(propagation):
-    if propagation in ('private', 'shared', 'unbindable'):
+    """The declared propagation towards the host, then (but for unbindable) a peer group of the node's own.
+
+    The views of the node's services are slaves of that peer group (see services.mount_view_of), so a mount made
+    in the node later reaches them; nothing the node or its services mount reaches the host.
+    """
+    if propagation == 'slave':
+        _propagate(kernel.MS_SLAVE)
+    else:
         _propagate(kernel.MS_PRIVATE)
-    if propagation != 'private':
-        _propagate(PROPAGATION[propagation])
+    _propagate(MS_UNBINDABLE if propagation == 'unbindable' else kernel.MS_SHARED)
     return True
 
 
@@ -332,11 +338,10 @@ def _pivot(rootfs):
 def _prepare_namespace(propagation, rootfs):
     """In a child: a new mount namespace with this propagation, entered into rootfs when given."""
     kernel.unshare(kernel.CLONE_NEWNS)
-    _set_propagation('private' if rootfs else propagation)
     if rootfs:
+        _propagate(kernel.MS_PRIVATE)
         _pivot(rootfs)
-        if propagation != 'private':
-            _set_propagation(propagation)
+    _set_propagation(propagation)
 
 
 PIN_ATTEMPTS = 200
@@ -480,17 +485,31 @@ def own_mounts(entries, host_entries):
 
 
 def propagation_of(entries):
+    """The propagation of a node's mount namespace towards the host, from the tags of its root mount.
+
+    A peer group of the node's own (shared:N without master:M) is not sharing with the host: it is how the node's
+    services' views follow the node's mounts. So V(shared) (a peer group of the node's own) reads as private.
+    """
     root = top_mounts(entries).get('/')
     if root is None:
         return None
     tags = ' '.join(root['propagation'])
     if 'unbindable' in tags:
         return 'unbindable'
-    if 'shared:' in tags:
-        return 'shared'
     if 'master:' in tags:
         return 'slave'
     return 'private'
+
+
+def has_peer_group(entries):
+    """True when the root mount of a mount table is shared (its services' views can follow it)."""
+    root = top_mounts(entries).get('/')
+    return root is not None and any(tag.startswith('shared:') for tag in root['propagation'])
+
+
+def wanted_propagation(declared):
+    """V(shared) meant a peer group of the node's own; every node has one now, so it is the same as V(private)."""
+    return 'private' if declared == 'shared' else declared
 
 
 # ---------------------------------------------------------------------------
@@ -509,7 +528,8 @@ def converge(params, check_mode):
         before = {'present': exists, 'propagation': propagation_of(entries) if exists else None,
                   'mounts': [entry_view(e) for e in own_mounts(entries, host_entries)]}
         plan = []
-        predicted = {'present': state == 'present', 'propagation': params['propagation'] if state == 'present' else None,
+        want = wanted_propagation(params['propagation'])
+        predicted = {'present': state == 'present', 'propagation': want if state == 'present' else None,
                      'mounts': [] if state == 'absent' else list(before['mounts'])}
         label = 'node %s' % name
         if state == 'absent':
@@ -539,19 +559,22 @@ def converge(params, check_mode):
                     entries = []
             if not exists or recreate:
                 plan.append(Change('%s: create mount namespace %s (%s propagation%s)'
-                                   % (label, path, params['propagation'], ', root %s' % rootfs if rootfs else ''),
-                                   lambda: create_namespace(name, params['propagation'], rootfs), lambda: remove_namespace(name)))
+                                   % (label, path, want, ', root %s' % rootfs if rootfs else ''),
+                                   lambda: create_namespace(name, want, rootfs), lambda: remove_namespace(name)))
                 exists_for_plan = False
             else:
                 exists_for_plan = True
             if exists_for_plan:
                 have = propagation_of(entries)
-                want = params['propagation']
-                host_prop = propagation_of(host_entries)
-                satisfied = have == want or (want == 'slave' and have == 'private' and host_prop != 'shared')
+                # a slave of a host whose root shares nothing receives nothing either: the same as private
+                satisfied = have == want or (want == 'slave' and have == 'private' and not has_peer_group(host_entries))
                 if not satisfied:
                     plan.append(Change('%s: set %s propagation (was %s)' % (label, want, have),
                                        lambda: in_namespace(path, _set_propagation, want)))
+                elif want != 'unbindable' and not has_peer_group(entries):
+                    # made by an earlier version: its services' views could not follow its mounts
+                    plan.append(Change('%s: give its mounts a peer group of their own, which the views of its services '
+                                       'follow' % label, lambda: in_namespace(path, _set_propagation, want)))
             if rootfs:
                 visible = top_mounts(entries) if exists_for_plan else {}
                 host_top = {}

@@ -251,7 +251,8 @@ def ns_inodes(pid):
 
 
 def services_in(kind, inode):
-    """Names of running services whose namespace of this kind is the one with this inode."""
+    """Names of running services whose namespace of this kind is the one with this inode, or, for mount
+    namespaces, whose own view was copied from it (and follows its mounts)."""
     names = []
     for path in sorted(glob.glob(os.path.join(SERVICE_DIR, '*.json'))):
         try:
@@ -259,7 +260,8 @@ def services_in(kind, inode):
                 record = json.load(handle)
         except (IOError, OSError, ValueError):
             continue
-        if record.get('namespaces', {}).get(kind) == inode and alive(record):
+        if (record.get('namespaces', {}).get(kind) == inode or (kind == 'mnt' and record.get('mnt_parent') == inode)) \
+                and alive(record):
             names.append(record['name'])
     return names
 
@@ -365,8 +367,6 @@ def validate(params):
         for kind in ('uts', 'ipc', 'mnt', 'user', 'cgroup', 'time'):
             if kind == 'uts' and params.get('hostname') is not None:
                 continue
-            if kind == 'mnt' and params.get('mounts'):
-                continue
             if kernel.is_nsfs_mount(nodes.ns_handle(node, kind), kind):
                 wanted[kind] = node
     given = params.get('namespaces') or {}
@@ -384,17 +384,17 @@ def validate(params):
         from ansible_collections.nsforge.linux.plugins.module_utils.network import check_hostname
         check_hostname(params['hostname'], 'hostname')
     cfg['hostname'] = params.get('hostname')
+    # The /proc a service sees shows its own PID namespace: a service that does not share the host's PID namespace
+    # gets a fresh /proc, unless it joins both the PID and the mount namespace of one other service (whose /proc
+    # already shows that PID namespace).
     mount_proc = params.get('mount_proc')
     if mount_proc is None:
-        mount_proc = ns['pid'] == 'new' and ns['mnt'] == 'new'
-    elif mount_proc and ns['mnt'] != 'new':
-        raise bad_option('mount_proc', True, 'needs a mount namespace of its own (namespaces.mnt: new)')
+        same = cfg['namespaces']['pid'].get('service')
+        mount_proc = ns['pid'] != 'host' and not (same and cfg['namespaces']['mnt'].get('service') == same)
     cfg['mount_proc'] = bool(mount_proc)
     mounts = []
     for i, mount in enumerate(params.get('mounts') or []):
         mopt = 'mounts[%d]' % i
-        if ns['mnt'] != 'new':
-            raise bad_option(mopt, mount['dst'], 'mounts need a mount namespace of its own (namespaces.mnt: new)')
         if not os.path.isabs(mount['dst']) or '..' in mount['dst'].split('/'):
             raise bad_option(mopt + '.dst', mount['dst'], 'expected an absolute path without ..')
         if mount['type'] == 'bind':
@@ -410,6 +410,8 @@ def validate(params):
         mounts.append({'dst': os.path.normpath(mount['dst']), 'src': mount.get('src'), 'type': mount['type'],
                        'readonly': bool(mount['readonly']), 'options': options, 'mkdir': bool(mount['mkdir'])})
     cfg['mounts'] = mounts
+    # The service's view of the file system (see mount_view_of).
+    cfg['mount_view'] = mount_view_of(ns['mnt'], cfg['mount_proc'], bool(mounts))
     # user namespace and ID maps
     uid_map = gid_map = None
     if params.get('uid_map') or params.get('gid_map') or params.get('map_root_user'):
@@ -506,6 +508,19 @@ def validate(params):
     return cfg
 
 
+def mount_view_of(mnt_mode, mount_proc, has_mounts):
+    """How the service's mount namespace is made, from its namespaces.mnt mode:
+    - 'new': a private copy of the module's view (the host's), which shares nothing with it afterwards;
+    - 'child': a copy of the joined view (a node's, another service's) or of the host's, made a slave of it, so
+      that mounts made there later (nsmount) still reach the service, while the service's own mounts (its /proc,
+      its mounts) stay its own: as the containers of a pod see the pod's volumes;
+    - None: the joined or the host's view itself, when the service mounts nothing of its own.
+    """
+    if mnt_mode == 'new':
+        return 'new'
+    return 'child' if mount_proc or has_mounts else None
+
+
 def public_config(cfg):
     """The configuration as shown in diff and hashed: env values masked for display."""
     if cfg is None:
@@ -556,10 +571,14 @@ def _child_b(cfg, go_r, go_w, err_w, out_fd, err_fd):
         if os.read(go_r, 1) != b'1':
             os._exit(125)
         os.close(go_r)
-        ns = dict((k, v['mode']) for k, v in cfg['namespaces'].items())
-        if ns['mnt'] == 'new':
-            stage = 'make the mount namespace private'
-            kernel.mount('none', '/', None, kernel.MS_REC | kernel.MS_PRIVATE)
+        view = cfg['mount_view']
+        if view is not None:
+            if view == 'new':
+                stage = 'make the mount namespace private'
+                kernel.mount('none', '/', None, kernel.MS_REC | kernel.MS_PRIVATE)
+            else:
+                stage = 'make the mount view a slave of %s' % cfg['namespaces']['mnt']['label']
+                kernel.mount('none', '/', None, kernel.MS_REC | kernel.MS_SLAVE)
             for i, mount in enumerate(cfg['mounts']):
                 stage = 'mounts[%d] on %s' % (i, mount['dst'])
                 if not os.path.exists(mount['dst']):
@@ -630,7 +649,7 @@ def _child_a(cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd):
         for kind, fd in joins:
             kernel.setns(fd, kind)
             os.close(fd)
-        flags = 0
+        flags = kernel.CLONE_NEWNS if cfg['mount_view'] == 'child' else 0
         for kind, spec in cfg['namespaces'].items():
             if spec['mode'] == 'new':
                 flags |= kernel.flag_of(kind)
@@ -772,6 +791,11 @@ def launch(cfg):
                 order.append((phase, JOIN_ORDER.index(kind), kind, spec['path']))
         for _phase, _index, kind, path in sorted(order):
             joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+        # the view a child mount view is copied from: the joined one, else the host's (this process's)
+        mnt_parent = None
+        if cfg['mount_view'] == 'child':
+            joined = [fd for kind, fd in joins if kind == 'mnt']
+            mnt_parent = os.fstat(joined[0]).st_ino if joined else kernel.ns_id(kernel.ns_path('mnt'))[1]
         out_fd = _open_log(cfg['stdout'])
         err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
         err_offset = os.fstat(err_fd).st_size
@@ -849,6 +873,7 @@ def launch(cfg):
         if not result.get('running') or pid_b is None:
             raise NsforgeError('could not start: no report from the launcher')
         record = _record(cfg, pid_b, ns_inodes(pid_b), dirs)
+        record['mnt_parent'] = mnt_parent
         record['stderr_offset'] = err_offset
         found = proc_stat(pid_k)
         record['keeper'] = {'pid': pid_k, 'start_time': found[1] if found else None}
@@ -993,8 +1018,8 @@ def view(record):
     """The RETURN view of a service record."""
     if record is None:
         return {'name': None, 'status': 'absent', 'pid': None, 'ns_pid': None, 'start_time': None, 'namespaces': {},
-                'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None, 'exit_signal': None,
-                'stderr_tail': None, 'crashes': 0, 'previous_exit': None, 'config_hash': None}
+                'mnt_parent': None, 'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None,
+                'exit_signal': None, 'stderr_tail': None, 'crashes': 0, 'previous_exit': None, 'config_hash': None}
     status = status_of(record)
     running = status == 'running'
     ended = last_exit(record, status) or {}
@@ -1005,6 +1030,7 @@ def view(record):
         'ns_pid': record.get('ns_pid') if running else None,
         'start_time': record.get('start_time') if running else None,
         'namespaces': record.get('namespaces', {}) if running else {},
+        'mnt_parent': record.get('mnt_parent') if running else None,
         'hostname': record.get('hostname') if running else None,
         'stdout': record.get('stdout'),
         'stderr': record.get('stderr'),

@@ -23,7 +23,9 @@ description:
     and the options that matter (C(ro)/C(rw), tmpfs C(size) and C(mode)). Only what differs changes. An option change
     is a remount; an unchanged mount is never unmounted and mounted again.
   - Mounts made here never appear in the host's mount table, and nothing this module does changes the host's mounts.
-  - C(nsforge.linux.nsproc) runs a service in this view with its C(namespaces) option mapping C(mnt) to the node.
+  - C(nsforge.linux.nsproc) runs a service in this view (O(nsforge.linux.nsproc#module:node), or its C(namespaces)
+    option mapping C(mnt) to the node): the service gets a view of its own that follows this one, with its own
+    C(/proc) (see O(propagation)).
 requirements:
   - root on the managed host
 notes:
@@ -46,9 +48,14 @@ options:
     default: present
   propagation:
     description:
-      - Propagation of the namespace's mounts. V(private) receives and sends nothing; V(slave) receives the host's
-        new mounts and sends none; V(shared) shares mounts inside the namespace only (a peer group of its own);
-        V(unbindable) as V(private), and the mounts cannot be bound elsewhere.
+      - Propagation between the namespace's mounts and the host's. V(private) receives and sends nothing; V(slave)
+        receives the host's new mounts and sends none; V(unbindable) as V(private), and the mounts cannot be bound
+        elsewhere. V(shared) is the same as V(private) (it meant a peer group of the namespace's own, which every
+        node now has) and is reported as V(private).
+      - Except with V(unbindable), the namespace's mounts form a peer group of their own (C(findmnt -o PROPAGATION)
+        shows C(shared)), shared with no mount of the host. The views of the node's services (M(nsforge.linux.nsproc))
+        are slaves of it, so a mount declared here later reaches the services already running; what a service
+        mounts stays its own. With V(unbindable), a service sees the mounts the node had when it started.
     type: str
     choices: [private, slave, shared, unbindable]
     default: private

@@ -32,6 +32,13 @@ description:
     service is reparented to init as before and its exit code is lost (reported as null). A service that stays in
     the host's PID namespace (O(namespaces) C(pid=host)) has no keeper, since its own orphans would be handed to
     the keeper, which never reaps them; its exit code after O(startup_check) is not kept either.
+  - "The service's view of the file system: with C(mnt) V(new) (the default without a node mount namespace), a
+    private copy of the host's. With C(mnt) joining a node (O(node), or a node's name in O(namespaces)), another
+    service (C(service:<other>)) or the host (V(host)), a view of its own copied from that one and made a slave of
+    it (as C(mount --make-rslave)): the service sees the node's mounts, and mounts that M(nsforge.linux.nsmount)
+    makes in the node later reach it too, while its own mounts (its C(/proc), O(mounts)) stay its own, as the
+    containers of a pod see the pod's volumes. Only with O(mount_proc=false) and no O(mounts) does it share the
+    joined view itself. RV(service.mnt_parent) is the inode of the view it follows."
   - When the declared configuration differs from the one the running service was started with, O(state=started)
     restarts it (O(restart_on_change)) and reports the difference in the diff. Values of O(env) show as C(********)
     there; a change of one shows as a change of C(config_hash).
@@ -117,12 +124,19 @@ options:
     type: str
   mount_proc:
     description:
-      - Mount a fresh C(/proc) inside, so C(ps) shows only the service's processes.
-      - Defaults to V(true) when both the PID and the mount namespace are new.
+      - Mount a fresh C(/proc) in the service's own view of the file system, so that C(ps -e) inside lists the
+        service's own processes alone, whatever its C(mnt) is (a node's mount namespace included: the service then
+        gets a view of its own that follows the node's, see the description).
+      - Defaults to V(true) unless the service stays in the host's PID namespace, or joins both the PID and the mount
+        namespace of one other service (C(service:<other>) for both), whose C(/proc) already shows that PID
+        namespace.
+      - V(false) with a joined C(mnt) and no O(mounts) shares the joined view itself; C(/proc) there shows the
+        processes of the view's PID namespace (the host's, for a node).
     type: bool
   mounts:
     description:
-      - Mounts made in the service's own mount namespace (needs C(mnt) V(new)); the host never sees them.
+      - Mounts made in the service's own view of the file system (a private copy of the host's with C(mnt) V(new),
+        else a view that follows the joined one, see the description); neither the host nor the node sees them.
     type: list
     elements: dict
     suboptions:
@@ -380,6 +394,11 @@ service:
         as C(lsns) shows them; compare them to see which namespaces two services share.
       type: dict
       sample: {"net": 4026532284, "pid": 4026532290}
+    mnt_parent:
+      description: Inode of the mount namespace whose mounts the service's own view follows (a node's, another
+        service's or the host's), or null for a private copy (C(mnt) V(new)) or a joined view shared as it is.
+      type: int
+      sample: 4026532291
     hostname:
       description: Hostname inside the service's UTS namespace.
       type: str

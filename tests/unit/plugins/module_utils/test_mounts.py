@@ -36,7 +36,28 @@ def test_parse_mountinfo():
     assert entries[2]['root'] == '/srv/with space'
     assert entries[2]['options'][0] == 'ro'
     assert entries[1]['propagation'] == ['shared:5']
-    assert mounts.propagation_of(entries) == 'shared'
+    # a peer group of the namespace's own is no sharing with the host: it is what its services' views follow
+    assert mounts.propagation_of(entries) == 'private'
+    assert mounts.has_peer_group(entries)
+
+
+@pytest.mark.parametrize('tags,propagation,peers', [
+    ('shared:7', 'private', True),              # every node now: a peer group of its own
+    ('-', 'private', False),                    # made by an earlier version: its services' views cannot follow it
+    ('shared:7 master:1', 'slave', True),       # a slave of the host, with a peer group of its own
+    ('master:1', 'slave', False),
+    ('unbindable', 'unbindable', False),
+])
+def test_propagation_towards_the_host(tags, propagation, peers):
+    line = '22 1 8:1 / / rw,relatime %s - ext4 /dev/sda1 rw' % tags if tags != '-' else '22 1 8:1 / / rw - ext4 /dev/sda1 rw'
+    entries = mounts.parse_mountinfo(line)
+    assert mounts.propagation_of(entries) == propagation
+    assert mounts.has_peer_group(entries) == peers
+
+
+def test_shared_is_private_now():
+    assert [mounts.wanted_propagation(p) for p in ('private', 'shared', 'slave', 'unbindable')] == \
+        ['private', 'private', 'slave', 'unbindable']
 
 
 @pytest.mark.parametrize('value,kib', [('64m', 65536), ('65536k', 65536), ('1g', 1048576), ('10%', None), ('2048', 2)])

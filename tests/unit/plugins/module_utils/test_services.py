@@ -153,3 +153,46 @@ def test_last_exit(tmp_path):
     view = services.view(dict(gone, name='svc', exit_code=3, status='exited', crashes=2,
                               previous_exit={'exit_code': 3}))
     assert (view['status'], view['exit_code'], view['stderr_tail'], view['crashes']) == ('exited', 3, 'crash: disk full', 2)
+
+
+@pytest.mark.parametrize('mnt,mount_proc,mounts,view', [
+    ('new', True, False, 'new'),        # a private copy of the host's view
+    ('new', False, True, 'new'),
+    ('join', True, False, 'child'),     # a node's view: a child of it with the service's own /proc
+    ('join', False, True, 'child'),     # ... or with the service's own mounts
+    ('join', False, False, None),       # mount_proc: false and no mounts: the node's view itself
+    ('host', True, False, 'child'),     # the host's view, with the service's own /proc
+    ('host', False, False, None),
+])
+def test_mount_view(mnt, mount_proc, mounts, view):
+    assert services.mount_view_of(mnt, mount_proc, mounts) == view
+
+
+def _cfg_of(monkeypatch, **params):
+    """validate() with no host lookups: every node has every namespace but a user namespace."""
+    monkeypatch.setattr(services.kernel, 'is_nsfs_mount', lambda path, kind=None: kind != 'user')
+    monkeypatch.setattr(services.nodes, 'netns_exists', lambda name: True)
+    monkeypatch.setattr(services, 'read_record', lambda name: {'pid': 4242, 'start_time': 1})
+    monkeypatch.setattr(services, 'alive', lambda record: True)
+    base = dict((key, spec.get('default')) for key, spec in services.argument_spec()['argument_spec'].items())
+    base.update(name='s1', command=['sleep', 'infinity'])
+    base.update(params)
+    return services.validate(base)
+
+
+@pytest.mark.parametrize('params,mount_proc,view', [
+    ({}, True, 'new'),                                                         # the defaults: new PID and mount namespaces
+    ({'node': 'red'}, True, 'child'),                                          # a node's mount namespace, joined by node:
+    ({'namespaces': {'mnt': 'red'}}, True, 'child'),
+    ({'namespaces': {'mnt': 'host'}}, True, 'child'),
+    ({'namespaces': {'pid': 'host', 'mnt': 'red'}}, False, None),              # the host's PID namespace: its /proc fits
+    ({'namespaces': {'pid': 'service:web', 'mnt': 'service:web'}}, False, None),  # a pod's shared PID namespace and view
+    ({'namespaces': {'pid': 'service:web', 'mnt': 'red'}}, True, 'child'),
+    ({'node': 'red', 'mount_proc': False}, False, None),                       # opting out: the node's view itself
+    ({'node': 'red', 'mount_proc': False, 'mounts': [{'dst': '/x', 'type': 'tmpfs', 'src': None, 'readonly': False,
+                                                      'options': None, 'mkdir': True}]}, False, 'child'),
+])
+def test_every_service_with_its_own_pid_namespace_gets_its_own_proc(monkeypatch, params, mount_proc, view):
+    cfg = _cfg_of(monkeypatch, **params)
+    assert cfg['mount_proc'] is mount_proc
+    assert cfg['mount_view'] == view
