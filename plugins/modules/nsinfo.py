@@ -164,8 +164,8 @@ namespaces:
       sample: [/run/netns/web-a]
     reachable:
       description:
-        - False for a namespace that only pins out of reach keep alive (see RV(namespaces[].unreachable_paths)):
-          nothing inside it can be read, so RV(namespaces[].owner), RV(namespaces[].parent) and
+        - False for a namespace that only pins out of reach keep alive (see RV(namespaces[].unreachable_paths)).
+          Nothing inside it can be read, so RV(namespaces[].owner), RV(namespaces[].parent) and
           RV(namespaces[].network) are null.
       type: bool
       sample: true

@@ -24,7 +24,7 @@ description:
     is a remount; an unchanged mount is never unmounted and mounted again.
   - Mounts made here never appear in the host's mount table, and nothing this module does changes the host's mounts.
   - C(nsforge.linux.nsproc) runs a service in this view (O(nsforge.linux.nsproc#module:node), or its C(namespaces)
-    option mapping C(mnt) to the node): the service gets a view of its own that follows this one, with its own
+    option mapping C(mnt) to the node). The service gets a view of its own that follows this one, with its own
     C(/proc) (see O(propagation)).
 requirements:
   - root on the managed host

@@ -125,8 +125,8 @@ options:
   mount_proc:
     description:
       - Mount a fresh C(/proc) in the service's own view of the file system, so that C(ps -e) inside lists the
-        service's own processes alone, whatever its C(mnt) is (a node's mount namespace included: the service then
-        gets a view of its own that follows the node's, see the description).
+        service's own processes alone, whatever its C(mnt) is (a node's mount namespace included, where the service
+        then gets a view of its own that follows the node's; see the description).
       - Defaults to V(true) unless the service stays in the host's PID namespace, or joins both the PID and the mount
         namespace of one other service (C(service:<other>) for both), whose C(/proc) already shows that PID
         namespace.

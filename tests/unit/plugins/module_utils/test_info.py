@@ -116,8 +116,8 @@ def test_pins_under_a_later_mount_are_reported_not_used():
     # a pin whose folder is gone, with nothing mounted above it
     gone = mounts.parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
                                   "41 22 0:4 net:[7] /srv/pins/x rw - nsfs nsfs rw\n")
-    assert info.pinned_paths(gone, {'/': 22}.get) == ({}, {('net', 7): [{'path': '/srv/pins/x',
-                                                                           'reason': 'its path cannot be reached'}]})
+    lost = {'path': '/srv/pins/x', 'reason': 'its path cannot be reached'}
+    assert info.pinned_paths(gone, {'/': 22}.get) == ({}, {('net', 7): [lost]})
 
 
 def test_validate_defaults_and_errors():
