@@ -268,9 +268,16 @@ class Session:
                 ipr.neigh('del', ifindex=index, dst=entry.get_attr('NDA_DST'), family=entry['family'])
 
     def link_del(self, ns_path, name):
+        """Delete an interface; one that is gone already is fine (a veth goes with its peer, and the kernel removes
+        the interfaces of a namespace that lost its last pin a moment later, from a work queue)."""
         index = self.raw(ns_path).index_of(name)
-        if index is not None:
+        if index is None:
+            return
+        try:
             self.sock(ns_path).link('del', index=index)
+        except _pyroute2()['NetlinkError'] as exc:
+            if error_code(exc) != errno.ENODEV:
+                raise
 
     def link_set(self, ns_path, name, attrs):
         """Set mtu, mac, state, master (name or None to detach), alias."""
