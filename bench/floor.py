@@ -21,7 +21,7 @@ import sys
 from pyroute2 import IPRoute
 
 from ansible_collections.nsforge.linux.plugins.module_utils import kernel
-from ansible_collections.nsforge.linux.plugins.module_utils.netlink import RawRoute
+from ansible_collections.nsforge.linux.plugins.module_utils.rtnl import RawRoute
 
 import topology
 

@@ -170,15 +170,15 @@ def engine_netns(args):
     """The netns engine's own time, in this process: validation, reading, planning, applying, facts."""
     sys.path.insert(0, COLLECTIONS)
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible_collections.nsforge.linux.plugins.module_utils import netlink, network
-    spec = network.argument_spec()
+    from ansible_collections.nsforge.linux.plugins.module_utils import netlink, netns_engine, specs
+    spec = specs.netns()
     validated = ArgumentSpecValidator(spec['argument_spec']).validate(args)
     if validated.error_messages:
         raise SystemExit('; '.join(validated.error_messages))
     session = netlink.Session()
     start = time.perf_counter()
     try:
-        result = network.converge(validated.validated_parameters, False, session)
+        result = netns_engine.converge(validated.validated_parameters, False, session)
     finally:
         session.close()
     return time.perf_counter() - start, result['changed']
@@ -190,8 +190,8 @@ def engine_netns(args):
 
 def service_params(name, node):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
-    spec = services.argument_spec()['argument_spec']
+    from ansible_collections.nsforge.linux.plugins.module_utils import specs
+    spec = specs.nsproc()['argument_spec']
     validated = ArgumentSpecValidator(spec).validate({
         'name': name, 'command': ['sleep', '1000000'], 'startup_check': 0,
         'namespaces': {'net': node, 'pid': 'new', 'uts': 'new', 'ipc': 'new', 'mnt': 'new'},
@@ -209,12 +209,12 @@ def make_nodes(count):
 def start_services(count, nodes):
     """Start services in-process through the engine; return the engine seconds of each start."""
     sys.path.insert(0, COLLECTIONS)
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    from ansible_collections.nsforge.linux.plugins.module_utils import supervisors
     times = []
     for i in range(count):
         params = service_params('svc%d' % i, 'node%d' % (i % nodes))
         start = time.perf_counter()
-        services.converge(None, params, False)
+        supervisors.converge(params, False)
         times.append(time.perf_counter() - start)
     return times
 
@@ -248,13 +248,13 @@ def tree(pid):
 def verify_services(count, nodes):
     """Check the services with /proc and stat: running, PID 1 of their own PID namespace, in their node's network."""
     sys.path.insert(0, COLLECTIONS)
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    from ansible_collections.nsforge.linux.plugins.module_utils import nsproc_records
     problems = []
     host_pid_ns = os.stat('/proc/self/ns/pid').st_ino
     pid_namespaces = set()
     overhead = []
     for i in range(count):
-        record = services.read_record('svc%d' % i)
+        record = nsproc_records.read_record('svc%d' % i)
         pid = record['pid']
         pid_ns = os.stat('/proc/%d/ns/pid' % pid).st_ino
         pid_namespaces.add(pid_ns)
@@ -286,15 +286,15 @@ def verify_services(count, nodes):
 def stop_services(count):
     sys.path.insert(0, COLLECTIONS)
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
-    spec = services.argument_spec()['argument_spec']
+    from ansible_collections.nsforge.linux.plugins.module_utils import nsproc_records, specs, supervisors
+    spec = specs.nsproc()['argument_spec']
     times = []
     pids = []
     for i in range(count):
-        pids.append(services.read_record('svc%d' % i)['pid'])
+        pids.append(nsproc_records.read_record('svc%d' % i)['pid'])
         params = ArgumentSpecValidator(spec).validate({'name': 'svc%d' % i, 'state': 'absent'}).validated_parameters
         start = time.perf_counter()
-        services.converge(None, params, False)
+        supervisors.converge(params, False)
         times.append(time.perf_counter() - start)
     left = [p for p in pids if os.path.exists('/proc/%d' % p)]
     return times, left
@@ -376,7 +376,7 @@ def soak(node_count, count, runs):
     measured), then every service declared `started` again through the engine.
     """
     sys.path.insert(0, COLLECTIONS)
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
+    from ansible_collections.nsforge.linux.plugins.module_utils import nsproc_records, supervisors
     args = topology.netns_args(node_count)
     params = [service_params('svc%d' % i, 'n%d' % (i % node_count + 1)) for i in range(count)]
     rows = []
@@ -387,10 +387,10 @@ def soak(node_count, count, runs):
         changed_services = 0
         start = time.perf_counter()
         for item in params:
-            changed_services += bool(services.converge(None, item, False)['changed'])
+            changed_services += bool(supervisors.converge(item, False)['changed'])
         service_seconds = time.perf_counter() - start
-        records = [services.read_record('svc%d' % i) for i in range(count)]
-        alive = [r for r in records if services.alive(r)]
+        records = [nsproc_records.read_record('svc%d' % i) for i in range(count)]
+        alive = [r for r in records if nsproc_records.alive(r)]
         now = sorted(r['pid'] for r in alive)
         if pids is None:
             pids = now

@@ -177,8 +177,9 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.plugins.loader import connection_loader
 from ansible.utils.display import Display
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes, services
+from ansible_collections.nsforge.linux.plugins.module_utils import layout
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
 
 display = Display()
 
@@ -186,7 +187,7 @@ display = Display()
 KINDS = ('user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt', 'time')
 OPTION_OF = {'user': '--user', 'cgroup': '--cgroup', 'ipc': '--ipc', 'uts': '--uts', 'net': '--net',
              'pid': '--pid', 'mnt': '--mount', 'time': '--time'}
-if set(KINDS) != set(kernel.KINDS):
+if set(KINDS) != set(layout.KIND_NAMES):
     raise ImportError('nsenter connection: the table of namespace kinds is out of date')
 
 # files move in chunks of CHUNK bytes, written and read by dd in blocks of BLOCK bytes
@@ -279,7 +280,7 @@ def check_target(node, service):
         raise AnsibleError('the nsforge.linux.nsenter connection needs ansible_nsenter_node or ansible_nsenter_service')
     kind, name = ('node', node) if node else ('service', service)
     try:
-        nodes.check_name(name, 'ansible_nsenter_%s' % kind)
+        check_name(name, 'ansible_nsenter_%s' % kind)
     except NsforgeError as exc:
         raise AnsibleError(exc.msg)
     return kind, name
@@ -305,8 +306,8 @@ def probe_spec(target):
     """The argument of PROBE for a target (kind, name)."""
     kind, name = target
     if kind == 'node':
-        return {'kinds': list(KINDS), 'paths': dict((k, nodes.ns_handle(name, k)) for k in KINDS)}
-    return {'kinds': list(KINDS), 'record': services.record_path(name)}
+        return {'kinds': list(KINDS), 'paths': dict((k, layout.ns_handle(name, k)) for k in KINDS)}
+    return {'kinds': list(KINDS), 'record': layout.service_record(name)}
 
 
 def parse_probe(target, rc, stdout, stderr, where):
@@ -322,7 +323,7 @@ def parse_probe(target, rc, stdout, stderr, where):
     error = found.get('error')
     if error == 'absent':
         raise AnsibleConnectionFailure('service %s: no such service on %s (no record %s)'
-                                       % (name, where, services.record_path(name)))
+                                       % (name, where, layout.service_record(name)))
     if error == 'unreadable':
         raise AnsibleConnectionFailure('service %s: cannot read its record on %s: %s (the host connection must '
                                        'log in as root)' % (name, where, found.get('why')))
@@ -334,7 +335,7 @@ def parse_probe(target, rc, stdout, stderr, where):
         raise AnsibleConnectionFailure('service %s is not running on %s (%s)' % (name, where, why))
     if kind == 'node' and not found.get('kinds'):
         raise AnsibleConnectionFailure('node %s: no such node on %s (none of its namespaces is pinned, '
-                                       'such as %s)' % (name, where, nodes.ns_handle(name, 'net')))
+                                       'such as %s)' % (name, where, layout.ns_handle(name, 'net')))
     return found
 
 
@@ -365,7 +366,7 @@ def nsenter_argv(target, found, kinds):
         rest.remove('net')
     if rest:
         if kind == 'node':
-            paths = dict((k, nodes.ns_handle(name, k)) for k in rest)
+            paths = dict((k, layout.ns_handle(name, k)) for k in rest)
         else:
             paths = dict((k, '/proc/%d/ns/%s' % (found['pid'], k)) for k in rest)
         argv += ['nsenter'] + ['%s=%s' % (OPTION_OF[k], paths[k]) for k in KINDS if k in rest]

@@ -2,27 +2,21 @@
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private engine file of nsforge.linux: not a public API, may change without notice.
-"""uidmap: /etc/subuid and /etc/subgid, and uid_map / gid_map lines.
-
-Pure logic apart from read_text() and write_atomic(), which take the path as
-a parameter so tests can point them anywhere.
+"""ID maps and subordinate ranges: /etc/subuid and /etc/subgid texts, and uid_map / gid_map lines (pure logic).
 
 A subordinate ID file is a list of lines `name:start:count`; the name is a
 user name or a numeric uid. Every other line (comments, blank lines,
 malformed lines) is kept byte for byte, and so is every entry this engine
 does not change, including a missing newline at the end of the file. The
-texts are str; read_text() and write_atomic() decode and encode them as UTF-8
-with surrogateescape, so any bytes survive a round trip.
+texts are str; files.read_text() and files.write_atomic() decode and encode
+them as UTF-8 with surrogateescape, so any bytes survive a round trip.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
-import os
 import re
-import tempfile
 
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
@@ -31,9 +25,6 @@ MAX_MAP_LINES = 340         # the kernel's limit of lines in uid_map / gid_map
 SUB_ID_MIN = 100000         # /etc/login.defs SUB_UID_MIN / SUB_GID_MIN default
 SUB_ID_MAX = 600100000      # /etc/login.defs SUB_UID_MAX / SUB_GID_MAX default
 ROOT_MAP_COUNT = 65536      # IDs mapped by root_map_for() at most
-# Ansible option spec of one ID map line; nsproc and uidmap take lists of them.
-MAP_OPTIONS = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
-                   count=dict(type='int', required=True))
 
 _NUMBER = re.compile(r'\A[0-9]+\Z')
 
@@ -378,65 +369,3 @@ def root_map_for(ranges, count=ROOT_MAP_COUNT):
         if rcount > 0:
             return [(0, start, min(rcount, count))]
     return []
-
-
-# ---------------------------------------------------------------------------
-# files
-
-
-def read_text(path):
-    """The text of a file, '' when it does not exist. Bytes that are not UTF-8 survive a round trip."""
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return ''
-        raise NsforgeError('cannot read %s: %s' % (path, exc.strerror or exc))
-    return data.decode('utf-8', 'surrogateescape')
-
-
-def write_atomic(path, text, mode=0o644):
-    """Replace a file's content atomically: a temporary file in the same folder, fsync, rename.
-
-    An existing file keeps its owner, group and mode (mode applies to a new
-    file only). A symbolic link is followed, so the link stays. The folder is
-    synced after the rename.
-    """
-    path = os.path.realpath(path)
-    folder = os.path.dirname(path) or '.'
-    data = text.encode('utf-8', 'surrogateescape')
-    try:
-        current = os.stat(path)
-    except (IOError, OSError) as exc:
-        if exc.errno != errno.ENOENT:
-            raise NsforgeError('cannot write %s: %s' % (path, exc.strerror or exc))
-        current = None
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.nsforge', dir=folder)
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            if current is not None:
-                if (current.st_uid, current.st_gid) != (os.geteuid(), os.getegid()):
-                    os.fchown(handle.fileno(), current.st_uid, current.st_gid)
-                os.fchmod(handle.fileno(), current.st_mode & 0o7777)
-            else:
-                os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(tmp, path)
-        tmp = None
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except (IOError, OSError) as exc:
-        raise NsforgeError('cannot write %s: %s' % (path, exc.strerror or exc))
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass

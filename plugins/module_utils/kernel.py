@@ -18,8 +18,11 @@ import errno
 import fcntl
 import json
 import os
+import platform
 
+from ansible_collections.nsforge.linux.plugins.module_utils import files
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import KIND_NAMES
 
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
@@ -30,17 +33,10 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
+_FLAGS = {'net': CLONE_NEWNET, 'uts': CLONE_NEWUTS, 'ipc': CLONE_NEWIPC, 'mnt': CLONE_NEWNS, 'pid': CLONE_NEWPID,
+          'user': CLONE_NEWUSER, 'cgroup': CLONE_NEWCGROUP, 'time': CLONE_NEWTIME}
 # kind -> (clone flag, file name under /proc/<pid>/ns/)
-KINDS = {
-    'net': (CLONE_NEWNET, 'net'),
-    'uts': (CLONE_NEWUTS, 'uts'),
-    'ipc': (CLONE_NEWIPC, 'ipc'),
-    'mnt': (CLONE_NEWNS, 'mnt'),
-    'pid': (CLONE_NEWPID, 'pid'),
-    'user': (CLONE_NEWUSER, 'user'),
-    'cgroup': (CLONE_NEWCGROUP, 'cgroup'),
-    'time': (CLONE_NEWTIME, 'time'),
-}
+KINDS = dict((kind, (_FLAGS[kind], kind)) for kind in KIND_NAMES)
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -246,28 +242,13 @@ def is_mount_point(path, entries):
     return found is not None and any(e['id'] == found and e['dst'] == path for e in entries)
 
 
-def make_dirs(path, mode):
-    """Create a folder and its missing parents, each with mode (os.makedirs gives parents the default mode).
-
-    A folder that another task created at the same moment is fine.
-    """
-    parent = os.path.dirname(path)
-    if parent and parent != path and not os.path.isdir(parent):
-        make_dirs(parent, mode)
-    try:
-        os.mkdir(path, mode)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST or not os.path.isdir(path):
-            raise
-
-
 def ensure_shared_mountpoint(directory):
     """Make directory a mount point with shared propagation, as `ip netns add` does for /run/netns.
 
     Mounts of namespace handles below it then propagate to peers, and
     iproute2, systemd and nsenter all find the handles.
     """
-    make_dirs(directory, 0o755)
+    files.make_dirs(directory, 0o755)
     try:
         mount('none', directory, None, MS_SHARED | MS_REC)
         return
@@ -474,7 +455,6 @@ AT_EMPTY_PATH = 0x1000
 
 
 def _syscall(name, *args):
-    import platform
     numbers = _SYSCALLS.get(platform.machine())
     if numbers is None:
         raise NsforgeError('%s is not supported on %s by this collection' % (name, platform.machine()))

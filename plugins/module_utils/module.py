@@ -14,6 +14,7 @@ import traceback
 from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.nsforge.linux.plugins.module_utils import netlink
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -64,7 +65,6 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
         AnsibleModule(argument_spec=raw, supports_check_mode=True).fail_json(
             msg='%s: expected a mapping of suboptions, got a %s' % (found[0], type(found[1]).__name__), option=found[0])
     module = AnsibleModule(**spec)
-    from ansible_collections.nsforge.linux.plugins.module_utils import netlink
     if callable(needs_pyroute2):
         needs_pyroute2 = needs_pyroute2(module.params)
     if needs_pyroute2 and not netlink.have_pyroute2():

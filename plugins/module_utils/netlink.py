@@ -18,10 +18,9 @@ import errno
 import importlib.util
 import os
 import socket
-import struct
 import traceback
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, linktypes, rtnl
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -47,15 +46,9 @@ def _pyroute2():
     return _PYROUTE2
 
 
-IFF_UP = 0x1
 NUD_STATIC = 0x40 | 0x80   # NUD_NOARP, NUD_PERMANENT
 IFA_F_NODAD = 0x02
-IFA_F_PERMANENT = 0x80
 RTPROT_STATIC = 4
-RT_TABLE_MAIN = 254
-
-MACVLAN_MODES = {'private': 1, 'vepa': 2, 'bridge': 4, 'passthru': 8, 'source': 16}
-MACVLAN_MODE_NAMES = dict((v, k) for k, v in MACVLAN_MODES.items())
 
 
 def have_pyroute2():
@@ -102,7 +95,7 @@ class Session:
 
     def raw(self, ns_path):
         """A plain netlink socket inside the namespace, for the reads (see RawRoute)."""
-        return self._open(self._raw, ns_path, RawRoute)
+        return self._open(self._raw, ns_path, rtnl.RawRoute)
 
     @staticmethod
     def _open(cache, ns_path, factory):
@@ -153,7 +146,7 @@ class Session:
         for info in links.values():
             info['master'] = by_index.get(info.pop('master_index'))
             parent = info.get('link_index')
-            if info['kind'] in ('vlan', 'macvlan', 'vxlan'):
+            if info['kind'] in linktypes.PARENT_TYPES:
                 info['parent'] = by_index.get(parent) if parent else None
             if info['kind'] == 'vxlan' and ns_path is not None:
                 # a vxlan created from the host with its device placed here keeps its UDP socket (its underlay)
@@ -161,7 +154,7 @@ class Session:
                 info['underlay'] = 'node'
                 if info.get('link_netnsid') is not None:
                     if host_nsid is None:
-                        host_nsid = raw.nsid_of(HOST_NS)
+                        host_nsid = raw.nsid_of(rtnl.HOST_NS)
                     info['underlay'] = 'host' if info['link_netnsid'] == host_nsid else 'other'
                     if info['underlay'] == 'host' and parent:
                         if host_by_index is None:
@@ -171,10 +164,10 @@ class Session:
             name = by_index.get(index)
             if name is not None:
                 links[name]['addresses'].append(cidr)
-        wanted = set(tables or [RT_TABLE_MAIN])
+        wanted = set(tables or [rtnl.RT_TABLE_MAIN])
         routes = []
         for route in raw.dump_routes(sorted(wanted)):
-            if route['table'] not in wanted or route.pop('type') != RTN_UNICAST:
+            if route['table'] not in wanted or route.pop('type') != rtnl.RTN_UNICAST:
                 continue
             oif = route.pop('oif')
             route['dev'] = by_index.get(oif) if oif else None
@@ -190,59 +183,42 @@ class Session:
     # ---- writing -------------------------------------------------------
 
     def link_add(self, ns_path, spec, peer_ns_path=None, parent_index=None):
-        """Create a link described by spec (a normalized link dict).
+        """Create a link described by spec (a normalized link dict), with the settings of its kind (linktypes).
 
         A vxlan with underlay 'host' is requested from the module's own namespace and placed into ns_path
         (IFLA_NET_NS_FD): the device lives in the node, its UDP socket in the host.
         """
-        kind = spec['type']
-        args = {'ifname': spec['name'], 'kind': kind}
-        if kind == 'vxlan' and spec.get('underlay') == 'host' and ns_path is not None:
+        args = self._link_args(spec, parent_index)
+        fd = None
+        if spec['type'] == 'vxlan' and spec.get('underlay') == 'host' and ns_path is not None:
             ipr = self.sock(None)
             fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                args['net_ns_fd'] = fd
-                self._vxlan_args(args, spec, parent_index)
-                ipr.link('add', **args)
-            finally:
-                os.close(fd)
-            return
-        ipr = self.sock(ns_path)
-        if kind == 'veth':
-            peer = {'ifname': spec['peer']['name']}
-            fd = None
-            if peer_ns_path is not None:
+            args['net_ns_fd'] = fd
+        else:
+            ipr = self.sock(ns_path)
+            if spec['type'] == 'veth' and peer_ns_path is not None:
                 fd = os.open(peer_ns_path, os.O_RDONLY | os.O_CLOEXEC)
-                peer['net_ns_fd'] = fd
-            args['peer'] = peer
-            try:
-                ipr.link('add', **args)
-            finally:
-                if fd is not None:
-                    os.close(fd)
-            return
-        if kind == 'vlan':
-            args['link'] = parent_index
-            args['vlan_id'] = spec['vlan_id']
-        elif kind == 'macvlan':
-            args['link'] = parent_index
-            args['macvlan_mode'] = spec['mode']
-        elif kind == 'vxlan':
-            self._vxlan_args(args, spec, parent_index)
-        ipr.link('add', **args)
+                args['peer']['net_ns_fd'] = fd
+        try:
+            ipr.link('add', **args)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     @staticmethod
-    def _vxlan_args(args, spec, parent_index):
-        args['vxlan_id'] = spec['vni']
-        if parent_index is not None:
-            args['vxlan_link'] = parent_index
-        if spec.get('dstport') is not None:
-            args['vxlan_port'] = spec['dstport']
-        target = spec.get('remote') or spec.get('group')
-        if target:
-            args['vxlan_group6' if ':' in target else 'vxlan_group'] = target
-        if spec.get('local'):
-            args['vxlan_local6' if ':' in spec['local'] else 'vxlan_local'] = spec['local']
+    def _link_args(spec, parent_index):
+        """pyroute2's arguments for a new link: its keyword arguments are the kernel's attribute names without
+        IFLA_, in lower case (IFLA_VXLAN_ID is vxlan_id)."""
+        kind = spec['type']
+        args = {'ifname': spec['name'], 'kind': kind}
+        if kind == 'veth':
+            args['peer'] = {'ifname': spec['peer']['name']}
+        parent = linktypes.TYPES[kind].get('parent')
+        if parent and parent_index is not None:
+            args[_argument(parent)] = parent_index
+        for attribute, value in linktypes.settings(spec):
+            args[_argument(attribute)] = value
+        return args
 
     def vxlan_set(self, ns_path, name, change):
         """Change the unicast remote and/or the local address of an existing vxlan in place.
@@ -334,288 +310,10 @@ class Session:
         ipr.route(command, **args)
 
 
+def _argument(attribute):
+    """pyroute2's keyword argument for a kernel attribute of a link."""
+    return attribute[len('IFLA_'):].lower()
+
+
 def describe_error(exc):
     return _describe(exc)
-
-
-# ---------------------------------------------------------------------------
-# reading without pyroute2: three dumps parsed with struct
-
-NETLINK_ROUTE = 0
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_DUMP = 0x300
-RTM_NEWLINK = 16
-RTM_GETLINK = 18
-RTM_NEWADDR = 20
-RTM_GETADDR = 22
-RTM_NEWROUTE = 24
-RTM_GETROUTE = 26
-RTM_NEWNSID = 88
-RTM_GETNSID = 90
-NETNSA_NSID = 1
-NETNSA_FD = 3
-HOST_NS = '/proc/self/ns/net'
-RTN_UNICAST = 1
-RT_TABLE_COMPAT = 252
-NLA_TYPE_MASK = 0x3fff
-SOL_NETLINK = 270
-NETLINK_GET_STRICT_CHK = 12
-
-IFLA_ADDRESS = 1
-IFLA_IFNAME = 3
-IFLA_MTU = 4
-IFLA_LINK = 5
-IFLA_MASTER = 10
-IFLA_LINKINFO = 18
-IFLA_IFALIAS = 20
-IFLA_LINK_NETNSID = 37
-IFLA_INFO_KIND = 1
-IFLA_INFO_DATA = 2
-IFLA_VLAN_ID = 1
-IFLA_MACVLAN_MODE = 1
-IFLA_VXLAN_ID = 1
-IFLA_VXLAN_GROUP = 2
-IFLA_VXLAN_LINK = 3
-IFLA_VXLAN_LOCAL = 4
-IFLA_VXLAN_PORT = 15
-IFLA_VXLAN_GROUP6 = 16
-IFLA_VXLAN_LOCAL6 = 17
-IFA_ADDRESS = 1
-IFA_LOCAL = 2
-RTA_DST = 1
-RTA_OIF = 4
-RTA_GATEWAY = 5
-RTA_PRIORITY = 6
-RTA_TABLE = 15
-
-_HEADER = struct.Struct('=IHHII')
-_IFINFO = struct.Struct('=BxHiII')
-_IFADDR = struct.Struct('=BBBBI')
-_RTMSG = struct.Struct('=BBBBBBBBI')
-_ATTR = struct.Struct('=HH')
-_U16 = struct.Struct('=H')
-_U32 = struct.Struct('=I')
-_S32 = struct.Struct('=i')
-_BE16 = struct.Struct('>H')
-
-
-def _align(length):
-    return (length + 3) & ~3
-
-
-def parse_messages(data):
-    """(type, seq, body) of each netlink message in a buffer."""
-    out = []
-    offset = 0
-    end = len(data)
-    while offset + _HEADER.size <= end:
-        length, msg_type, _flags, seq, _pid = _HEADER.unpack_from(data, offset)
-        if length < _HEADER.size:
-            break
-        out.append((msg_type, seq, bytes(data[offset + _HEADER.size:offset + length])))
-        offset += _align(length)
-    return out
-
-
-def parse_attrs(data, offset=0):
-    """{type: value bytes} of the netlink attributes in data from offset (the last of a type wins)."""
-    attrs = {}
-    end = len(data)
-    while offset + _ATTR.size <= end:
-        length, attr_type = _ATTR.unpack_from(data, offset)
-        if length < _ATTR.size:
-            break
-        attrs[attr_type & NLA_TYPE_MASK] = data[offset + _ATTR.size:offset + length]
-        offset += _align(length)
-    return attrs
-
-
-def _text(value):
-    return value.split(b'\0', 1)[0].decode('utf-8', 'replace') if value is not None else None
-
-
-def _u32(value):
-    return _U32.unpack(value[:4])[0] if value is not None and len(value) >= 4 else None
-
-
-def _ip(value):
-    if value is None:
-        return None
-    if len(value) == 4:
-        return socket.inet_ntop(socket.AF_INET, value)
-    if len(value) == 16:
-        return socket.inet_ntop(socket.AF_INET6, value)
-    return None
-
-
-def parse_link(body):
-    """A link, as Session.read reports it, from the body of an RTM_NEWLINK message."""
-    _family, _type, index, flags, _change = _IFINFO.unpack_from(body, 0)
-    attrs = parse_attrs(body, _IFINFO.size)
-    name = _text(attrs.get(IFLA_IFNAME))
-    kind = None
-    data = None
-    if IFLA_LINKINFO in attrs:
-        linkinfo = parse_attrs(attrs[IFLA_LINKINFO])
-        kind = _text(linkinfo.get(IFLA_INFO_KIND))
-        if IFLA_INFO_DATA in linkinfo:
-            data = parse_attrs(linkinfo[IFLA_INFO_DATA])
-    if kind is None:
-        kind = 'loopback' if name == 'lo' else 'other'
-    mac = attrs.get(IFLA_ADDRESS)
-    netnsid = attrs.get(IFLA_LINK_NETNSID)
-    info = {
-        'name': name,
-        'index': index,
-        'kind': kind,
-        'mtu': _u32(attrs.get(IFLA_MTU)),
-        'mac': ':'.join('%02x' % b for b in bytearray(mac)) if mac is not None else None,
-        'up': bool(flags & IFF_UP),
-        'master_index': _u32(attrs.get(IFLA_MASTER)),
-        'link_index': _u32(attrs.get(IFLA_LINK)),
-        'link_netnsid': _S32.unpack(netnsid[:4])[0] if netnsid is not None else None,
-        'alias': _text(attrs.get(IFLA_IFALIAS)),
-        'addresses': [],
-    }
-    if data is not None:
-        if kind == 'vlan':
-            value = data.get(IFLA_VLAN_ID)
-            info['vlan_id'] = _U16.unpack(value[:2])[0] if value is not None else None
-        elif kind == 'macvlan':
-            mode = _u32(data.get(IFLA_MACVLAN_MODE))
-            info['mode'] = MACVLAN_MODE_NAMES.get(mode, mode)
-        elif kind == 'vxlan':
-            port = data.get(IFLA_VXLAN_PORT)
-            info['vni'] = _u32(data.get(IFLA_VXLAN_ID))
-            info['dstport'] = _BE16.unpack(port[:2])[0] if port is not None else None
-            info['group'] = _ip(data.get(IFLA_VXLAN_GROUP)) or _ip(data.get(IFLA_VXLAN_GROUP6))
-            info['local'] = _ip(data.get(IFLA_VXLAN_LOCAL)) or _ip(data.get(IFLA_VXLAN_LOCAL6))
-            info['link_index'] = _u32(data.get(IFLA_VXLAN_LINK))
-    return info
-
-
-def parse_address(body):
-    """(interface index, 'address/prefix') from the body of an RTM_NEWADDR message, or None."""
-    family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(body, 0)
-    attrs = parse_attrs(body, _IFADDR.size)
-    addr = _ip(attrs.get(IFA_LOCAL)) if family == socket.AF_INET else None
-    addr = addr or _ip(attrs.get(IFA_ADDRESS))
-    if not addr:
-        return None
-    return index, '%s/%d' % (addr, prefixlen)
-
-
-def parse_route(body):
-    """A route, as Session.read reports it (plus 'type' and 'oif'), from the body of an RTM_NEWROUTE message."""
-    family, dst_len, _src_len, _tos, table, proto, scope, rtype, _flags = _RTMSG.unpack_from(body, 0)
-    attrs = parse_attrs(body, _RTMSG.size)
-    dst = _ip(attrs.get(RTA_DST))
-    if dst is None:
-        dst = '0.0.0.0' if family == socket.AF_INET else '::'
-    metric = _u32(attrs.get(RTA_PRIORITY))
-    return {
-        'family': 4 if family == socket.AF_INET else 6,
-        'dst': '%s/%d' % (dst, dst_len),
-        'gateway': _ip(attrs.get(RTA_GATEWAY)),
-        'oif': _u32(attrs.get(RTA_OIF)),
-        'metric': metric if metric is not None else 0,
-        'table': _u32(attrs.get(RTA_TABLE)) or table,
-        'proto': proto,
-        'scope': scope,
-        'type': rtype,
-    }
-
-
-class RawRoute:
-    """A NETLINK_ROUTE socket of the namespace it was created in, for dumps and lookups."""
-
-    # one receive buffer for every socket: a module reads one answer at a time, and a buffer per
-    # namespace would cost a lab of a thousand nodes a quarter of a gigabyte
-    _buffer = bytearray(1 << 18)
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
-        self.sock.bind((0, 0))
-        self.seq = 0
-        # With strict checking (Linux 4.20) a route dump can be limited to one table, which spares parsing
-        # the local table's routes of every address; without it, every table is dumped and filtered here.
-        try:
-            self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
-            self.strict = True
-        except OSError:
-            self.strict = False
-
-    def close(self):
-        self.sock.close()
-
-    def request(self, msg_type, payload, dump):
-        """Send one request and return the bodies of the answers; OSError on a netlink error."""
-        self.seq += 1
-        seq = self.seq
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else 0)
-        self.sock.send(_HEADER.pack(_HEADER.size + len(payload), msg_type, flags, seq, 0) + payload)
-        bodies = []
-        view = memoryview(self._buffer)
-        while True:
-            size = self.sock.recv_into(self._buffer)
-            for answer_type, answer_seq, body in parse_messages(view[:size]):
-                if answer_seq != seq:
-                    continue
-                if answer_type == NLMSG_DONE:
-                    return bodies
-                if answer_type == NLMSG_ERROR:
-                    code = -_S32.unpack_from(body, 0)[0]
-                    if code:
-                        raise OSError(code, os.strerror(code))
-                    return bodies
-                bodies.append(body)
-            if not dump and bodies:
-                return bodies
-
-    def dump_links(self):
-        return [parse_link(body) for body in self.request(RTM_GETLINK, _IFINFO.pack(0, 0, 0, 0, 0), True)]
-
-    def dump_addresses(self):
-        found = (parse_address(body) for body in self.request(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0), True))
-        return [item for item in found if item is not None]
-
-    def dump_routes(self, tables=None):
-        """Routes of the given tables (all when None or without strict checking; the caller filters anyway)."""
-        if not tables or not self.strict:
-            return [parse_route(body) for body in self.request(RTM_GETROUTE, _RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), True)]
-        routes = []
-        for table in tables:
-            payload = _RTMSG.pack(0, 0, 0, 0, table if table < 256 else RT_TABLE_COMPAT, 0, 0, 0, 0)
-            payload += _ATTR.pack(_ATTR.size + 4, RTA_TABLE) + _U32.pack(table)
-            routes.extend(parse_route(body) for body in self.request(RTM_GETROUTE, payload, True))
-        return routes
-
-    def nsid_of(self, ns_path):
-        """The id that this socket's namespace gives the namespace at ns_path, or None when it has given none."""
-        fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            payload = struct.pack('=Bxxx', socket.AF_UNSPEC) + _ATTR.pack(_ATTR.size + 4, NETNSA_FD) + _U32.pack(fd)
-            bodies = self.request(RTM_GETNSID, payload, False)
-        finally:
-            os.close(fd)
-        for body in bodies:
-            nsid = parse_attrs(body, 4).get(NETNSA_NSID)
-            if nsid is not None:
-                value = _S32.unpack(nsid[:4])[0]
-                return value if value >= 0 else None
-        return None
-
-    def index_of(self, name):
-        """Index of the interface with this name, or None."""
-        encoded = name.encode('utf-8') + b'\0'
-        attr = _ATTR.pack(_ATTR.size + len(encoded), IFLA_IFNAME) + encoded
-        attr += b'\0' * (_align(len(attr)) - len(attr))
-        try:
-            bodies = self.request(RTM_GETLINK, _IFINFO.pack(0, 0, 0, 0, 0) + attr, False)
-        except OSError as exc:
-            if exc.errno in (errno.ENODEV, errno.ENOENT):
-                return None
-            raise
-        return _IFINFO.unpack_from(bodies[0], 0)[2] if bodies else None

@@ -2,16 +2,9 @@
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private engine file of nsforge.linux: not a public API, may change without notice.
-"""Nodes: a node is a named set of persistent namespaces on a host.
+"""Nodes as handles: a node's pinned namespaces (create, remove, read their state), its state folders and locks.
 
-Layout (documented in the README):
-- /run/netns/<node>              the network namespace, exactly as `ip netns add` makes it
-- /run/nsforge/nodes/<node>/uts  the UTS namespace (hostname), when the node has one
-- /run/nsforge/nodes/<node>/user the user namespace (ID maps), when the node has one
-- /run/nsforge/nodes/<node>/mntns/mnt  the mount namespace; mntns/ is a private bind mount of itself
-- /run/nsforge/locks/<node>.lock a lock held while a task changes the node
-- /etc/netns/<node>/             resolv.conf and hosts that `ip netns exec` binds over /etc
-Identity is the namespace's (device, inode), never a name substring.
+Where each lives is in layout. Identity is the namespace's (device, inode), never a name substring.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,81 +15,11 @@ import contextlib
 import errno
 import fcntl
 import os
-import re
 import shutil
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel
-from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
-
-NETNS_DIR = '/run/netns'
-STATE_DIR = '/run/nsforge'
-NODE_DIR = STATE_DIR + '/nodes'
-LOCK_DIR = STATE_DIR + '/locks'
-ETC_NETNS_DIR = '/etc/netns'
-
-NAME_MAX = 255
-_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z')
-
-
-_GOOD_NAMES = set()
-
-
-def check_name(name, option='name'):
-    """Validate a node name; raise NsforgeError naming the option when it is unfit.
-
-    A node name becomes a file name in several folders, so it must be one
-    safe path component: letters, digits, '_', '-', '.', not starting with
-    '.' or '-', no '..', at most 255 bytes.
-    """
-    if isinstance(name, str) and name in _GOOD_NAMES:
-        return name  # every path of a node checks its name; a lab of a thousand nodes asks tens of thousands of times
-    if not isinstance(name, str):
-        raise bad_option(option, name, 'a node name must be a string')
-    if name == '':
-        raise bad_option(option, name, 'a node name must not be empty')
-    if len(name.encode('utf-8')) > NAME_MAX:
-        raise bad_option(option, name, 'a node name is at most %d bytes long' % NAME_MAX)
-    if '/' in name:
-        raise bad_option(option, name, "a node name must not contain '/'")
-    if '..' in name:
-        raise bad_option(option, name, "a node name must not contain '..'")
-    if any(ch.isspace() for ch in name):
-        raise bad_option(option, name, 'a node name must not contain whitespace')
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise bad_option(option, name, 'a node name must not contain control characters')
-    if not _NAME_RE.match(name):
-        raise bad_option(option, name, "a node name may hold only ASCII letters, digits, '_', '-' and '.', "
-                                       "and must not start with '.' or '-'")
-    _GOOD_NAMES.add(name)
-    return name
-
-
-def _join(directory, name, suffix=''):
-    check_name(name)
-    path = os.path.join(directory, name + suffix)
-    if os.path.dirname(path) != directory:
-        raise NsforgeError('node name %r leaves %s' % (name, directory))
-    return path
-
-
-def netns_path(name):
-    return _join(NETNS_DIR, name)
-
-
-def node_dir(name):
-    return _join(NODE_DIR, name)
-
-
-def uts_path(name):
-    return os.path.join(node_dir(name), 'uts')
-
-
-def etc_dir(name):
-    return _join(ETC_NETNS_DIR, name)
-
-
-def lock_path(name):
-    return _join(LOCK_DIR, name, '.lock')
+from ansible_collections.nsforge.linux.plugins.module_utils import files, kernel
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import (
+    LOCK_DIR, NETNS_DIR, STATE_DIR, etc_dir, lock_path, netns_path, node_dir, user_path, uts_path)
 
 
 def netns_exists(name):
@@ -115,28 +38,6 @@ def netns_state(name):
     if kernel.is_nsfs_mount(path, 'net'):
         return 'present'
     return 'stale' if os.path.lexists(path) else 'absent'
-
-
-def ns_handle(name, kind):
-    """Where a node's namespace of a kind is pinned."""
-    if kind == 'net':
-        return netns_path(name)
-    if kind == 'mnt':
-        return mnt_path(name)
-    return os.path.join(node_dir(name), kind)
-
-
-def mnt_dir(name):
-    """A private bind mount of itself that holds the mount namespace handle."""
-    return os.path.join(node_dir(name), 'mntns')
-
-
-def mnt_path(name):
-    return os.path.join(mnt_dir(name), 'mnt')
-
-
-def user_path(name):
-    return os.path.join(node_dir(name), 'user')
 
 
 def userns_exists(name):
@@ -172,7 +73,7 @@ def list_netns():
 def make_state_dir(path):
     """Create a folder of the collection's state (root only), and tighten it and its parents up to STATE_DIR
     when an older version of the collection left them open to other users."""
-    kernel.make_dirs(path, 0o700)
+    files.make_dirs(path, 0o700)
     while True:
         if os.stat(path).st_mode & 0o077:
             os.chmod(path, 0o700)
@@ -186,7 +87,7 @@ def _make_handle_file(path):
     if directory.startswith(STATE_DIR + '/'):
         make_state_dir(directory)
     else:
-        kernel.make_dirs(directory, 0o755)
+        files.make_dirs(directory, 0o755)
     if os.path.lexists(path) and not kernel.is_nsfs_mount(path):
         os.unlink(path)  # stale handle: a plain file that pins nothing
     fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)

@@ -14,18 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 import subprocess
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel
+from ansible_collections.nsforge.linux.plugins.module_utils import files
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import RECORD_DIR, RESTORE_COMMAND, UNIT_DIR
 
-UNIT_DIR = '/etc/systemd/system'
 NODE_TEMPLATE = 'nsforge-node@.service'
 SERVICE_PREFIX = 'nsforge-service-'
-RESTORE_COMMAND = '/usr/local/sbin/nsforge-restore'
-RECORD_DIR = '/etc/nsforge'
 UNIT_NAME_MAX = 255
 HEADER = '# Managed by nsforge.linux; changes here are overwritten.\n'
 NODE_WANTED_BY = ('multi-user.target', 'network-online.target')
@@ -196,36 +193,6 @@ def render_service_unit(cfg, restore=RESTORE_COMMAND, record_dir=RECORD_DIR):
 # files and links
 
 
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise
-
-
-def write_text(path, text, mode=0o644, dir_mode=0o755):
-    """Replace a file atomically (a temporary file in the same folder, renamed over it); None removes it."""
-    from ansible_collections.nsforge.linux.plugins.module_utils.idmap import write_atomic
-    if text is None:
-        remove(path)
-        return
-    kernel.make_dirs(os.path.dirname(path), dir_mode)
-    if os.path.exists(path) and os.stat(path).st_mode & 0o7777 != mode:
-        os.chmod(path, mode)  # write_atomic keeps an existing file's mode
-    write_atomic(path, text, mode)
-
-
-def remove(path):
-    try:
-        os.unlink(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-
-
 def link_state(unit, target):
     """The target of the enabling link of a unit, or None."""
     try:
@@ -238,11 +205,11 @@ def set_link(unit, target, points_to):
     """Create (atomically, by rename) or remove (points_to None) the link target.wants/unit."""
     link = wants_link(unit, target)
     if points_to is None:
-        remove(link)
+        files.remove(link)
         return
-    kernel.make_dirs(os.path.dirname(link), 0o755)
+    files.make_dirs(os.path.dirname(link), 0o755)
     tmp = link + '.nsforge-tmp'
-    remove(tmp)
+    files.remove(tmp)
     os.symlink(points_to, tmp)
     os.rename(tmp, link)
 

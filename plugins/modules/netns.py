@@ -489,11 +489,13 @@ removed:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import network
+from ansible_collections.nsforge.linux.plugins.module_utils import netns_engine, specs
+# imported so that AnsiballZ carries the restore command, which persist: true installs on the host
+from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
-    run_module(network.argument_spec(), lambda module, session: network.converge(module.params, module.check_mode, session))
+    run_module(specs.netns(), lambda module, session: netns_engine.converge(module.params, module.check_mode, session))
 
 
 if __name__ == '__main__':

@@ -309,11 +309,11 @@ host:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import info
+from ansible_collections.nsforge.linux.plugins.module_utils import nsinfo_engine, specs
 
 
 def main():
-    run_module(info.argument_spec(), info.converge,
+    run_module(specs.nsinfo(), nsinfo_engine.converge,
                needs_pyroute2=lambda params: params['network'])
 
 

@@ -54,6 +54,7 @@ notes:
   - Namespaces that a service alone created vanish with it; nothing of them is pinned.
 extends_documentation_fragment:
   - nsforge.linux.attributes
+  - nsforge.linux.idmaps
 options:
   name:
     description:
@@ -165,50 +166,10 @@ options:
             unless an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
         type: bool
         default: true
-  uid_map:
-    description:
-      - With C(user) V(new), the user ID map, as lines of C(inside), C(outside), C(count).
-      - Mapping host root (C(outside) 0) needs O(allow_host_root=true).
-    type: list
-    elements: dict
-    suboptions:
-      inside:
-        description: First ID inside.
-        type: int
-        required: true
-      outside:
-        description: First ID outside.
-        type: int
-        required: true
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
-  gid_map:
-    description: With C(user) V(new), the group ID map; defaults to the same lines as O(uid_map).
-    type: list
-    elements: dict
-    suboptions:
-      inside:
-        description: First ID inside.
-        type: int
-        required: true
-      outside:
-        description: First ID outside.
-        type: int
-        required: true
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
   map_root_user:
     description:
       - With C(user) V(new), map root inside to the first subordinate range of C(root) in C(/etc/subuid) and
         C(/etc/subgid) (65536 IDs at most), so root inside is an unprivileged ID outside.
-    type: bool
-    default: false
-  allow_host_root:
-    description: Allow O(uid_map) or O(gid_map) to map host root (ID 0 outside).
     type: bool
     default: false
   init:
@@ -455,11 +416,13 @@ unit:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import persist, services
+from ansible_collections.nsforge.linux.plugins.module_utils import specs, supervisors
+# imported so that AnsiballZ carries the restore command, which persist: true installs on the host
+from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
-    run_module(services.argument_spec(), lambda module, session: persist.converge_nsproc(module, module.params, module.check_mode),
+    run_module(specs.nsproc(), lambda module, session: supervisors.converge(module.params, module.check_mode),
                needs_pyroute2=False)
 
 

@@ -31,6 +31,7 @@ requirements:
   - root on the managed host
 extends_documentation_fragment:
   - nsforge.linux.attributes
+  - nsforge.linux.idmaps
 options:
   user:
     description:
@@ -76,41 +77,6 @@ options:
   namespace:
     description: The node whose persistent user namespace is declared.
     type: str
-  uid_map:
-    description:
-      - ID map lines of the namespace's users. Mapping host root (C(outside) 0) needs O(allow_host_root=true).
-    type: list
-    elements: dict
-    suboptions:
-      inside:
-        description: First ID inside.
-        type: int
-        required: true
-      outside:
-        description: First ID outside.
-        type: int
-        required: true
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
-  gid_map:
-    description: ID map lines of the namespace's groups; defaults to O(uid_map).
-    type: list
-    elements: dict
-    suboptions:
-      inside:
-        description: First ID inside.
-        type: int
-        required: true
-      outside:
-        description: First ID outside.
-        type: int
-        required: true
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
   map_root_user:
     description:
       - Map 0 inside to the start of the first subordinate range of O(user) (of C(root) when O(user) is not given),
@@ -122,10 +88,6 @@ options:
       - Map 0 inside to the start of the first subordinate range of this host user, as O(map_root_user) does.
       - The outside IDs must be covered by that user's ranges.
     type: str
-  allow_host_root:
-    description: Allow a map to cover host root (ID 0 outside).
-    type: bool
-    default: false
   recreate:
     description: Replace the namespace of a node whose maps differ from the declared ones.
     type: bool
@@ -240,11 +202,13 @@ namespace:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import userns
+from ansible_collections.nsforge.linux.plugins.module_utils import specs, uidmap_engine
+# imported so that AnsiballZ carries the restore command, which persist: true installs on the host
+from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
-    run_module(userns.argument_spec(), lambda module, session: userns.converge(module.params, module.check_mode),
+    run_module(specs.uidmap(), lambda module, session: uidmap_engine.converge(module.params, module.check_mode),
                needs_pyroute2=False)
 
 

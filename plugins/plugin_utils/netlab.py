@@ -21,21 +21,19 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.nsforge.linux.plugins.module_utils import nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
-from ansible_collections.nsforge.linux.plugins.module_utils.network import check_ifname, norm_cidr
+from ansible_collections.nsforge.linux.plugins.module_utils.names import check_ifname, check_name, norm_cidr
 
 RECORD_VERSION = 1
 BRIDGE_IFNAME = 'br0'
 NAT_IFNAME = 'nat0'
 _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
-_SERVICE_KEYS = frozenset((
-    'name', 'state', 'type', 'command', 'env', 'cwd', 'user', 'group', 'umask', 'node', 'namespaces', 'hostname',
-    'mount_proc', 'mounts', 'uid_map', 'gid_map', 'map_root_user', 'allow_host_root', 'init', 'stop_signal',
-    'stop_timeout', 'startup_check', 'timeout', 'stdout', 'stderr', 'limits', 'restart_on_change'))
-_USER_KEYS = frozenset(('map_user', 'map_root_user', 'uid_map', 'gid_map', 'allow_host_root', 'recreate'))
-_NODE_KEYS = frozenset(('hostname', 'sysctl', 'nameservers', 'search', 'hosts', 'routes', 'services', 'mounts',
-                        'user', 'network_mode', 'links', 'host'))
+# what a topology's node and its services take: the options of the modules (specs), and the topology's own
+_SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS)
+_USER_KEYS = frozenset(specs.USER_OPTIONS)
+_NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
+    'services', 'mounts', 'user', 'network_mode', 'links', 'host'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
@@ -303,12 +301,12 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     node_specs = _as_dict(topology.get('nodes'), 'nodes')
     bridge_specs = _as_dict(topology.get('bridges'), 'bridges')
     for nname, spec in node_specs.items():
-        _check(nodes.check_name, 'nodes.%s' % nname, nname, 'nodes.%s' % nname)
+        _check(check_name, 'nodes.%s' % nname, nname, 'nodes.%s' % nname)
         unknown = sorted(set(spec) - _NODE_KEYS)
         if unknown:
             _fail('nodes.%s' % nname, 'unknown setting(s) %s' % ', '.join(unknown))
     for bname, spec in bridge_specs.items():
-        _check(nodes.check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
+        _check(check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
         if bname in node_specs:
             _fail('bridges.%s' % bname, 'the name is also a node; a bridge is a node of its own')
         unknown = sorted(set(spec) - _BRIDGE_KEYS)
@@ -593,7 +591,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             if unknown:
                 _fail(where, 'unknown nsproc option(s) %s' % ', '.join(unknown))
             sname = svc['name']
-            _check(nodes.check_name, where, sname, where + '.name')
+            _check(check_name, where, sname, where + '.name')
             if sname in seen:
                 _fail(where, 'service %s is already declared by %s' % (sname, seen[sname]))
             seen[sname] = where

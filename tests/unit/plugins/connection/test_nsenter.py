@@ -70,7 +70,7 @@ def test_kinds_errors_name_the_variable(value, message):
 
 
 def test_kind_table_matches_the_engine():
-    assert sorted(nsenter.KINDS) == sorted(nsenter.kernel.KINDS)
+    assert sorted(nsenter.KINDS) == sorted(nsenter.layout.KIND_NAMES)
     assert sorted(nsenter.OPTION_OF) == sorted(nsenter.KINDS)
 
 

@@ -9,16 +9,16 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, mounts, module, network, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, module, names, netns_options, netns_plan, nsmount_options, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.plugin_utils import netlab
 
 
 # A `$` anchor matches before a trailing newline: every check must refuse one.
 @pytest.mark.parametrize('check, value', [
-    (network.norm_mac, '02:00:00:00:00:01\n'),
-    (network.check_dnsname, 'lab.example\n'),
-    (nodes.check_name, 'node1\n'),
+    (names.norm_mac, '02:00:00:00:00:01\n'),
+    (names.check_dnsname, 'lab.example\n'),
+    (names.check_name, 'node1\n'),
 ])
 def test_trailing_newline_refused(check, value):
     with pytest.raises(NsforgeError) as exc:
@@ -42,7 +42,7 @@ def test_tmpfs_options_with_newline(key, value):
     spec[key] = value
     params = {'namespace': 'red', 'state': 'present', 'propagation': 'private', 'purge': False, 'mounts': [spec]}
     with pytest.raises(NsforgeError) as exc:
-        mounts.validate(params)
+        nsmount_options.validate(params)
     assert 'mounts[0].%s' % key in exc.value.msg
 
 
@@ -89,20 +89,20 @@ def test_subordinate_range_holding_root():
 def test_route_through_a_veth_end_that_another_node_declares():
     """Found by the fault walk: on a fresh host, a route of r2 via the veth end r1 puts into r2 was refused."""
     def params(**kw):
-        base = dict((k, None) for k in network.node_spec())
+        base = dict((k, None) for k in specs.node_spec())
         base.update(state='present', purge=False, namespaces=None)
         base.update(kw)
         return base
-    veth = dict((k, None) for k in network.LINK_SPEC)
+    veth = dict((k, None) for k in specs.LINK_SPEC)
     veth.update(name='eth1', type='veth', state='up', addresses=['10.0.0.1/30'],
                 peer={'name': 'eth1', 'netns': 'r2', 'addresses': ['10.0.0.2/30'], 'master': None, 'mtu': None})
     route = {'dst': '10.9.0.0/24', 'dev': 'eth1', 'gateway': None, 'metric': None, 'table': None}
-    decls = network.validate(params(namespaces=[
+    decls = netns_options.validate(params(namespaces=[
         params(name='r1', state=None, purge=None, links=[veth]),
         params(name='r2', state=None, purge=None, routes=[route]),
     ]))
     absent = {'exists': False, 'stale': False, 'links': {}, 'routes': [], 'sysctl': {}, 'hostname': None, 'uts': False,
               'files': {}}
-    planner = network.Planner(None, decls, {'r1': dict(absent), 'r2': dict(absent)})
+    planner = netns_plan.Planner(None, decls, {'r1': dict(absent), 'r2': dict(absent)})
     descriptions = [c.description for c in planner.plan()]
     assert [d for d in descriptions if d.startswith('node r2: add route 10.9.0.0/24')], descriptions

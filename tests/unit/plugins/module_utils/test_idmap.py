@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import stat
 
 import pytest
 
@@ -290,40 +288,6 @@ def test_covered():
 
 
 # files -----------------------------------------------------------------------------------------------------------
-
-def test_read_text_missing(tmp_path):
-    assert idmap.read_text(str(tmp_path / 'nope')) == ''
-
-
-def test_write_atomic_keeps_mode_and_bytes(tmp_path):
-    path = str(tmp_path / 'subuid')
-    with open(path, 'wb') as handle:
-        handle.write(b'old\n')
-    os.chmod(path, 0o640)
-    text = idmap.read_text(path) + 'caf\xe9 \udcff:1:2'       # a byte that is not UTF-8 survives
-    idmap.write_atomic(path, text)
-    with open(path, 'rb') as handle:
-        assert handle.read() == b'old\ncaf\xc3\xa9 \xff:1:2'
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    assert idmap.read_text(path) == text
-    assert sorted(os.listdir(str(tmp_path))) == ['subuid']
-
-
-def test_write_atomic_new_file_and_symlink(tmp_path):
-    path = str(tmp_path / 'subgid')
-    idmap.write_atomic(path, 'a:1:2\n', mode=0o600)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    link = str(tmp_path / 'link')
-    os.symlink(path, link)
-    idmap.write_atomic(link, 'b:3:4\n')
-    assert os.path.islink(link)
-    assert idmap.read_text(path) == 'b:3:4\n'
-
-
-def test_write_atomic_error_is_nsforge_error(tmp_path):
-    with pytest.raises(NsforgeError) as info:
-        idmap.write_atomic(str(tmp_path / 'missing-dir' / 'subuid'), 'x')
-    assert 'cannot write' in info.value.msg
 
 
 # property: any sequence of operations ----------------------------------------------------------------------------

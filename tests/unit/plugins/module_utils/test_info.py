@@ -11,16 +11,16 @@ import os
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import info, mounts
+from ansible_collections.nsforge.linux.plugins.module_utils import mountinfo, nsinfo_engine
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
 def test_parse_ns_link():
-    assert info.parse_ns_link('net:[4026531840]') == ('net', 4026531840)
-    assert info.parse_ns_link('pid_for_children:[4026531836]') == ('pid_for_children', 4026531836)
-    assert info.parse_ns_link('/run/netns/web') is None
-    assert info.parse_ns_link('net:[40265x]') is None
-    assert info.parse_ns_link('') is None
+    assert nsinfo_engine.parse_ns_link('net:[4026531840]') == ('net', 4026531840)
+    assert nsinfo_engine.parse_ns_link('pid_for_children:[4026531836]') == ('pid_for_children', 4026531836)
+    assert nsinfo_engine.parse_ns_link('/run/netns/web') is None
+    assert nsinfo_engine.parse_ns_link('net:[40265x]') is None
+    assert nsinfo_engine.parse_ns_link('') is None
 
 
 def _process(root, pid, links, stat=None, cmdline=b'', uid=None):
@@ -40,7 +40,7 @@ def test_scan_counts_processes_and_keeps_the_lowest_pid(tmp_path):
     _process(tmp_path, 300, {'net': 101, 'uts': 201})
     os.makedirs(str(tmp_path / 'self'))  # not a process
     (tmp_path / 'uptime').write_text(u'1 2')
-    found = info.scan_processes(str(tmp_path))
+    found = nsinfo_engine.scan_processes(str(tmp_path))
     assert found == {
         ('net', 100): [2, 7], ('net', 101): [1, 300],
         ('uts', 200): [1, 40], ('uts', 201): [2, 7],
@@ -50,20 +50,20 @@ def test_scan_counts_processes_and_keeps_the_lowest_pid(tmp_path):
 def test_scan_skips_missing_kinds_and_vanished_processes(tmp_path):
     _process(tmp_path, 5, {'net': 100})  # a kernel without the other kinds
     os.makedirs(str(tmp_path / '9'))  # a process that exited: no ns folder any more
-    assert info.scan_processes(str(tmp_path)) == {('net', 100): [1, 5]}
-    assert info.scan_processes(str(tmp_path / 'nothing-here')) == {}
+    assert nsinfo_engine.scan_processes(str(tmp_path)) == {('net', 100): [1, 5]}
+    assert nsinfo_engine.scan_processes(str(tmp_path / 'nothing-here')) == {}
 
 
 def test_process_details_as_lsns_shows_them(tmp_path):
     _process(tmp_path, 12, {}, stat='12 (my (odd) name) S 3 12 12 0 -1', cmdline=b'python3\0-m\0http.server\0')
-    ppid, command, uid = info.process_details(12, str(tmp_path))
+    ppid, command, uid = nsinfo_engine.process_details(12, str(tmp_path))
     assert ppid == 3
     assert command == 'python3 -m http.server'
     assert uid == os.stat(str(tmp_path / '12')).st_uid
     # a kernel thread has no command line: its name stands in
     _process(tmp_path, 2, {}, stat='2 (kthreadd) S 0 0 0 0 -1')
-    assert info.process_details(2, str(tmp_path))[:2] == (0, 'kthreadd')
-    assert info.process_details(99, str(tmp_path)) == (None, None, None)
+    assert nsinfo_engine.process_details(2, str(tmp_path))[:2] == (0, 'kthreadd')
+    assert nsinfo_engine.process_details(99, str(tmp_path)) == (None, None, None)
 
 
 MOUNTINFO = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
@@ -85,8 +85,8 @@ def _reach_last(entries):
 
 
 def test_pinned_paths_from_mountinfo():
-    entries = mounts.parse_mountinfo(MOUNTINFO)
-    pins, unreachable = info.pinned_paths(entries, _reach_last(entries))
+    entries = mountinfo.parse_mountinfo(MOUNTINFO)
+    pins, unreachable = nsinfo_engine.pinned_paths(entries, _reach_last(entries))
     assert pins == {
         ('net', 4026532300): ['/run/netns/web', '/run/p/alias'],
         ('uts', 4026532301): ['/run/nsforge/nodes/web/uts'],
@@ -104,9 +104,9 @@ SHADOWED = MOUNTINFO + """60 22 0:70 / /run rw,nosuid - tmpfs tmpfs rw,mode=755
 
 
 def test_pins_under_a_later_mount_are_reported_not_used():
-    entries = mounts.parse_mountinfo(SHADOWED)
+    entries = mountinfo.parse_mountinfo(SHADOWED)
     visible = {'/run': 60, '/run/netns/mine': 61, '/': 22}
-    pins, unreachable = info.pinned_paths(entries, visible.get)
+    pins, unreachable = nsinfo_engine.pinned_paths(entries, visible.get)
     assert pins == {('net', 4026532400): ['/run/netns/mine']}
     assert unreachable[('net', 4026532300)] == [
         {'path': '/run/netns/web', 'reason': 'hidden by a later mount on /run'},
@@ -114,22 +114,22 @@ def test_pins_under_a_later_mount_are_reported_not_used():
     assert unreachable[('mnt', 4026532304)] == [
         {'path': '/run/nsforge/nodes/m x/mntns/mnt', 'reason': 'hidden by a later mount on /run'}]
     # a pin whose folder is gone, with nothing mounted above it
-    gone = mounts.parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
-                                  "41 22 0:4 net:[7] /srv/pins/x rw - nsfs nsfs rw\n")
+    gone = mountinfo.parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                     "41 22 0:4 net:[7] /srv/pins/x rw - nsfs nsfs rw\n")
     lost = {'path': '/srv/pins/x', 'reason': 'its path cannot be reached'}
-    assert info.pinned_paths(gone, {'/': 22}.get) == ({}, {('net', 7): [lost]})
+    assert nsinfo_engine.pinned_paths(gone, {'/': 22}.get) == ({}, {('net', 7): [lost]})
 
 
 def test_validate_defaults_and_errors():
-    assert info.validate({'kinds': None, 'node': None, 'service': None}) == set(info.KINDS)
-    assert info.validate({'kinds': ['net', 'pid'], 'node': 'web', 'service': None}) == {'net', 'pid'}
+    assert nsinfo_engine.validate({'kinds': None, 'node': None, 'service': None}) == set(nsinfo_engine.KINDS)
+    assert nsinfo_engine.validate({'kinds': ['net', 'pid'], 'node': 'web', 'service': None}) == {'net', 'pid'}
     with pytest.raises(NsforgeError) as err:
-        info.validate({'kinds': ['net', 'netz'], 'node': None, 'service': None})
+        nsinfo_engine.validate({'kinds': ['net', 'netz'], 'node': None, 'service': None})
     assert err.value.option == 'kinds[1]'
     assert "'netz'" in err.value.msg
     with pytest.raises(NsforgeError) as err:
-        info.validate({'kinds': None, 'node': '../etc', 'service': None})
+        nsinfo_engine.validate({'kinds': None, 'node': '../etc', 'service': None})
     assert err.value.option == 'node'
     with pytest.raises(NsforgeError) as err:
-        info.validate({'kinds': None, 'node': None, 'service': 'a b'})
+        nsinfo_engine.validate({'kinds': None, 'node': None, 'service': 'a b'})
     assert err.value.option == 'service'

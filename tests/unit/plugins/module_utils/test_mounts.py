@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import mounts
+from ansible_collections.nsforge.linux.plugins.module_utils import mountinfo, nsmount_options, nsmount_plan
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 HOST = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
@@ -31,14 +31,14 @@ def decl(**kw):
 
 
 def test_parse_mountinfo():
-    entries = mounts.parse_mountinfo(HOST)
+    entries = mountinfo.parse_mountinfo(HOST)
     assert [e['dst'] for e in entries] == ['/', '/run', '/mnt/bound']
     assert entries[2]['root'] == '/srv/with space'
     assert entries[2]['options'][0] == 'ro'
     assert entries[1]['propagation'] == ['shared:5']
     # a peer group of the namespace's own is no sharing with the host: it is what its services' views follow
-    assert mounts.propagation_of(entries) == 'private'
-    assert mounts.has_peer_group(entries)
+    assert mountinfo.propagation_of(entries) == 'private'
+    assert mountinfo.has_peer_group(entries)
 
 
 @pytest.mark.parametrize('tags,propagation,peers', [
@@ -50,44 +50,44 @@ def test_parse_mountinfo():
 ])
 def test_propagation_towards_the_host(tags, propagation, peers):
     line = '22 1 8:1 / / rw,relatime %s - ext4 /dev/sda1 rw' % tags if tags != '-' else '22 1 8:1 / / rw - ext4 /dev/sda1 rw'
-    entries = mounts.parse_mountinfo(line)
-    assert mounts.propagation_of(entries) == propagation
-    assert mounts.has_peer_group(entries) == peers
+    entries = mountinfo.parse_mountinfo(line)
+    assert mountinfo.propagation_of(entries) == propagation
+    assert mountinfo.has_peer_group(entries) == peers
 
 
 def test_shared_is_private_now():
-    assert [mounts.wanted_propagation(p) for p in ('private', 'shared', 'slave', 'unbindable')] == \
+    assert [nsmount_options.wanted_propagation(p) for p in ('private', 'shared', 'slave', 'unbindable')] == \
         ['private', 'private', 'slave', 'unbindable']
 
 
 @pytest.mark.parametrize('value,kib', [('64m', 65536), ('65536k', 65536), ('1g', 1048576), ('10%', None), ('2048', 2)])
 def test_size_kib(value, kib):
-    assert mounts.size_kib(value) == kib
+    assert mountinfo.size_kib(value) == kib
 
 
 def test_host_source_of_a_bind():
-    host = mounts.parse_mountinfo(HOST)
-    assert mounts.host_source(host, '/srv/vol') == ('8:1', '/srv/vol')
-    assert mounts.host_source(host, '/run/x') == ('0:25', '/x')
-    assert mounts.host_source(host, '/mnt/bound/sub') == ('8:1', '/srv/with space/sub')
+    host = mountinfo.parse_mountinfo(HOST)
+    assert mountinfo.host_source(host, '/srv/vol') == ('8:1', '/srv/vol')
+    assert mountinfo.host_source(host, '/run/x') == ('0:25', '/x')
+    assert mountinfo.host_source(host, '/mnt/bound/sub') == ('8:1', '/srv/with space/sub')
 
 
 def test_matches():
-    host = mounts.parse_mountinfo(HOST)
-    top = mounts.top_mounts(mounts.parse_mountinfo(NODE))
-    assert mounts.matches(decl(src='/srv/vol'), top['/data'], host) == (True, True, False)
-    assert mounts.matches(decl(src='/srv/vol', ro=True), top['/data'], host) == (True, False, False)
-    assert mounts.matches(decl(src='/srv/other'), top['/data'], host)[0] is False
+    host = mountinfo.parse_mountinfo(HOST)
+    top = mountinfo.top_mounts(mountinfo.parse_mountinfo(NODE))
+    assert nsmount_plan.matches(decl(src='/srv/vol'), top['/data'], host) == (True, True, False)
+    assert nsmount_plan.matches(decl(src='/srv/vol', ro=True), top['/data'], host) == (True, False, False)
+    assert nsmount_plan.matches(decl(src='/srv/other'), top['/data'], host)[0] is False
     tmp = decl(dst='/tmp', type='tmpfs', size='64m', mode='1777')
-    assert mounts.matches(tmp, top['/tmp'], host) == (True, True, False)
-    assert mounts.matches(dict(tmp, size='32m'), top['/tmp'], host) == (True, False, True)
+    assert nsmount_plan.matches(tmp, top['/tmp'], host) == (True, True, False)
+    assert nsmount_plan.matches(dict(tmp, size='32m'), top['/tmp'], host) == (True, False, True)
     ov = decl(dst='/opt/app', type='overlay', lower=['/l1', '/l2'], upper='/u', work='/w', ro=True)
-    assert mounts.matches(ov, top['/opt/app'], host) == (True, True, False)
-    assert mounts.matches(dict(ov, upper='/u2'), top['/opt/app'], host)[0] is False
+    assert nsmount_plan.matches(ov, top['/opt/app'], host) == (True, True, False)
+    assert nsmount_plan.matches(dict(ov, upper='/u2'), top['/opt/app'], host)[0] is False
 
 
 def test_own_mounts_are_those_the_host_lacks():
-    own = mounts.own_mounts(mounts.parse_mountinfo(NODE), mounts.parse_mountinfo(HOST))
+    own = mountinfo.own_mounts(mountinfo.parse_mountinfo(NODE), mountinfo.parse_mountinfo(HOST))
     assert [e['dst'] for e in own] == ['/data', '/tmp', '/opt/app']
 
 
@@ -115,17 +115,17 @@ def params(*items, **kw):
 ])
 def test_bad_mounts(item, option):
     with pytest.raises(NsforgeError) as info:
-        mounts.validate(params(item))
+        nsmount_options.validate(params(item))
     assert info.value.option == option
 
 
 def test_bad_namespace_name():
     with pytest.raises(NsforgeError) as info:
-        mounts.validate(params(namespace='../x'))
+        nsmount_options.validate(params(namespace='../x'))
     assert info.value.option == 'namespace'
 
 
 def test_good_mounts_normalize():
-    name, decls = mounts.validate(params({'dst': '/t/', 'type': 'tmpfs', 'size': '64M', 'mode': '01777'}))
+    name, decls = nsmount_options.validate(params({'dst': '/t/', 'type': 'tmpfs', 'size': '64M', 'mode': '01777'}))
     assert name == 'red'
     assert decls[0]['dst'] == '/t' and decls[0]['size'] == '64m' and decls[0]['mode'] == '1777'

@@ -11,24 +11,24 @@ import os
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import nodes, services
+from ansible_collections.nsforge.linux.plugins.module_utils import layout, nsproc_records
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 # function, the folder its paths must stay in, how many path components it adds below the node's name
 FUNCTIONS = [
-    (nodes.netns_path, nodes.NETNS_DIR),
-    (nodes.node_dir, nodes.NODE_DIR),
-    (nodes.uts_path, nodes.NODE_DIR),
-    (nodes.etc_dir, nodes.ETC_NETNS_DIR),
-    (nodes.lock_path, nodes.LOCK_DIR),
-    (nodes.mnt_dir, nodes.NODE_DIR),
-    (nodes.mnt_path, nodes.NODE_DIR),
-    (nodes.user_path, nodes.NODE_DIR),
-    (lambda name: nodes.ns_handle(name, 'net'), nodes.NETNS_DIR),
-    (lambda name: nodes.ns_handle(name, 'uts'), nodes.NODE_DIR),
-    (lambda name: nodes.ns_handle(name, 'mnt'), nodes.NODE_DIR),
-    (lambda name: nodes.ns_handle(name, 'user'), nodes.NODE_DIR),
-    (services.record_path, services.SERVICE_DIR),
+    (layout.netns_path, layout.NETNS_DIR),
+    (layout.node_dir, layout.NODE_DIR),
+    (layout.uts_path, layout.NODE_DIR),
+    (layout.etc_dir, layout.ETC_NETNS_DIR),
+    (layout.lock_path, layout.LOCK_DIR),
+    (layout.mnt_dir, layout.NODE_DIR),
+    (layout.mnt_path, layout.NODE_DIR),
+    (layout.user_path, layout.NODE_DIR),
+    (lambda name: layout.ns_handle(name, 'net'), layout.NETNS_DIR),
+    (lambda name: layout.ns_handle(name, 'uts'), layout.NODE_DIR),
+    (lambda name: layout.ns_handle(name, 'mnt'), layout.NODE_DIR),
+    (lambda name: layout.ns_handle(name, 'user'), layout.NODE_DIR),
+    (nsproc_records.record_path, layout.SERVICE_DIR),
 ]
 
 TRICKY = ['..', '.', '../x', 'a/../../b', '/etc/passwd', 'a\x00b', 'a\nb', '', ' ', '-rf', '.hidden', 'a' * 256,

@@ -9,19 +9,19 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import network, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import layout, linktypes, names, netns_options, netns_plan, netns_views, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
 def params(**kw):
-    base = dict((k, None) for k in network.node_spec())
+    base = dict((k, None) for k in specs.node_spec())
     base.update(state='present', purge=False, namespaces=None)
     base.update(kw)
     return base
 
 
 def link(**kw):
-    base = dict((k, None) for k in network.LINK_SPEC)
+    base = dict((k, None) for k in specs.LINK_SPEC)
     base['state'] = 'up'
     base.update(kw)
     return base
@@ -34,14 +34,14 @@ def peer(name, netns=None, **kw):
 
 
 def route(**kw):
-    base = dict((k, None) for k in network.ROUTE_SPEC)
+    base = dict((k, None) for k in specs.ROUTE_SPEC)
     base.update(kw)
     return base
 
 
 def failing(option, **kw):
     with pytest.raises(NsforgeError) as info:
-        network.validate(params(**kw))
+        netns_options.validate(params(**kw))
     assert info.value.option == option, info.value.msg
     assert info.value.msg.startswith(option + ':'), info.value.msg
     return info.value.msg
@@ -49,7 +49,7 @@ def failing(option, **kw):
 
 @pytest.mark.parametrize('name', ['a', 'r1', 'node_1.lab-2', 'A' * 255, '0'])
 def test_good_node_names(name):
-    assert nodes.check_name(name) == name
+    assert names.check_name(name) == name
 
 
 @pytest.mark.parametrize('name,why', [
@@ -59,18 +59,18 @@ def test_good_node_names(name):
 ])
 def test_bad_node_names(name, why):
     with pytest.raises(NsforgeError) as info:
-        nodes.check_name(name, 'name')
+        names.check_name(name, 'name')
     assert why in info.value.msg
     assert info.value.option == 'name'
 
 
 def test_paths_stay_in_their_folders():
-    assert nodes.netns_path('r1') == '/run/netns/r1'
-    assert nodes.uts_path('r1') == '/run/nsforge/nodes/r1/uts'
-    assert nodes.etc_dir('r1') == '/etc/netns/r1'
-    assert nodes.lock_path('r1') == '/run/nsforge/locks/r1.lock'
+    assert layout.netns_path('r1') == '/run/netns/r1'
+    assert layout.uts_path('r1') == '/run/nsforge/nodes/r1/uts'
+    assert layout.etc_dir('r1') == '/etc/netns/r1'
+    assert layout.lock_path('r1') == '/run/nsforge/locks/r1.lock'
     with pytest.raises(NsforgeError):
-        nodes.netns_path('../etc')
+        layout.netns_path('../etc')
 
 
 @pytest.mark.parametrize('value,expected', [
@@ -79,21 +79,21 @@ def test_paths_stay_in_their_folders():
     (' 10.1.2.3/32 ', '10.1.2.3/32'),
 ])
 def test_norm_cidr(value, expected):
-    assert network.norm_cidr(value, 'x') == expected
+    assert names.norm_cidr(value, 'x') == expected
 
 
 @pytest.mark.parametrize('value', ['10.0.0.1', '10.0.0.1/33', '10.0.0.256/24', 'fd00::1/129', '224.0.0.1/4', '0.0.0.0/0', 'x/1'])
 def test_bad_cidr(value):
     with pytest.raises(NsforgeError):
-        network.norm_cidr(value, 'x')
+        names.norm_cidr(value, 'x')
 
 
 def test_route_normalization():
-    r = network.norm_route(route(dst='default', gateway='fd00::1'), 'routes[0]')
+    r = netns_options.norm_route(route(dst='default', gateway='fd00::1'), 'routes[0]')
     assert r == {'family': 6, 'dst': '::/0', 'gateway': 'fd00::1', 'dev': None, 'metric': 1024, 'table': 254}
-    r = network.norm_route(route(dst='10.1.0.0/16', dev='eth0', metric=5, table=100), 'routes[0]')
+    r = netns_options.norm_route(route(dst='10.1.0.0/16', dev='eth0', metric=5, table=100), 'routes[0]')
     assert r['family'] == 4 and r['metric'] == 5 and r['table'] == 100
-    assert network.route_text(r) == '10.1.0.0/16 dev eth0 metric 5 table 100'
+    assert netns_options.route_text(r) == '10.1.0.0/16 dev eth0 metric 5 table 100'
 
 
 def test_route_errors():
@@ -105,21 +105,21 @@ def test_route_errors():
 
 
 def test_sysctl_paths():
-    assert network.sysctl_path('net.ipv4.ip_forward', 'x') == '/proc/sys/net/ipv4/ip_forward'
-    assert network.sysctl_path('net.ipv4.conf.eth0/10.rp_filter', 'x') == '/proc/sys/net/ipv4/conf/eth0.10/rp_filter'
+    assert netns_options.sysctl_path('net.ipv4.ip_forward', 'x') == '/proc/sys/net/ipv4/ip_forward'
+    assert netns_options.sysctl_path('net.ipv4.conf.eth0/10.rp_filter', 'x') == '/proc/sys/net/ipv4/conf/eth0.10/rp_filter'
     for bad in ('kernel.hostname', 'net..x', 'net.a/../b', 'net.a b', 'netx'):
         with pytest.raises(NsforgeError):
-            network.sysctl_path(bad, 'x')
+            netns_options.sysctl_path(bad, 'x')
 
 
 def test_sysctl_values():
-    assert network.sysctl_value(True, 'x') == '1'
-    assert network.sysctl_value(0, 'x') == '0'
-    assert network.sysctl_value('4096  8192\t16384', 'x') == '4096 8192 16384'
+    assert netns_options.sysctl_value(True, 'x') == '1'
+    assert netns_options.sysctl_value(0, 'x') == '0'
+    assert netns_options.sysctl_value('4096  8192\t16384', 'x') == '4096 8192 16384'
     with pytest.raises(NsforgeError):
-        network.sysctl_value('', 'x')
+        netns_options.sysctl_value('', 'x')
     with pytest.raises(NsforgeError):
-        network.sysctl_value({'a': 1}, 'x')
+        netns_options.sysctl_value({'a': 1}, 'x')
 
 
 def test_link_validation():
@@ -143,7 +143,7 @@ def test_link_validation():
 
 
 def test_good_lab_normalizes():
-    decls = network.validate(params(state='present', namespaces=[
+    decls = netns_options.validate(params(state='present', namespaces=[
         dict(params(name='r1', state=None, purge=None), links=[
             link(name='eth1', type='veth', addresses=['10.0.0.1/30', '10.0.0.1/30'],
                  peer=peer('eth1', 'r2', addresses=['10.0.0.2/30'])),
@@ -173,52 +173,52 @@ def test_peer_name_clash_inside_one_task():
 
 
 def test_files():
-    decl = network.normalize_node(params(name='r1', hostname='r1', nameservers=['10.0.0.53', 'fd00::53'], search=['lab.test'],
-                                         hosts={'b': '10.0.0.2', 'a': '10.0.0.1'}), '')
-    resolv = network.resolv_conf(decl)
+    decl = netns_options.normalize_node(params(name='r1', hostname='r1', nameservers=['10.0.0.53', 'fd00::53'], search=['lab.test'],
+                                               hosts={'b': '10.0.0.2', 'a': '10.0.0.1'}), '')
+    resolv = netns_plan.resolv_conf(decl)
     assert resolv.splitlines()[1:] == ['search lab.test', 'nameserver 10.0.0.53', 'nameserver fd00::53']
-    hosts = network.hosts_file(decl).splitlines()
+    hosts = netns_plan.hosts_file(decl).splitlines()
     assert hosts[-3:] == ['127.0.1.1\tr1', '10.0.0.1\ta', '10.0.0.2\tb']
-    assert network.resolv_conf(network.normalize_node(params(name='r1'), '')) is None
-    assert network.hosts_file(network.normalize_node(params(name='r1'), '')) is None
+    assert netns_plan.resolv_conf(netns_options.normalize_node(params(name='r1'), '')) is None
+    assert netns_plan.hosts_file(netns_options.normalize_node(params(name='r1'), '')) is None
 
 
 def test_link_mismatch():
-    decl = network.normalize_link(link(name='v', type='vlan', link='e', vlan_id=5), 'links[0]')
-    assert network.link_mismatch({'kind': 'vlan', 'vlan_id': 5, 'parent': 'e'}, decl) is None
-    assert network.link_mismatch({'kind': 'vlan', 'vlan_id': 6, 'parent': 'e'}, decl)
-    assert network.link_mismatch({'kind': 'bridge'}, decl)
-    vx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2'), 'links[0]')
-    assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': None}, vx) is None
-    assert network.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 8472, 'group': '10.0.0.2', 'local': None}, vx)
+    decl = netns_options.normalize_link(link(name='v', type='vlan', link='e', vlan_id=5), 'links[0]')
+    assert netns_plan.link_mismatch({'kind': 'vlan', 'vlan_id': 5, 'parent': 'e'}, decl) is None
+    assert netns_plan.link_mismatch({'kind': 'vlan', 'vlan_id': 6, 'parent': 'e'}, decl)
+    assert netns_plan.link_mismatch({'kind': 'bridge'}, decl)
+    vx = netns_options.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2'), 'links[0]')
+    assert netns_plan.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'target': '10.0.0.2', 'local': None}, vx) is None
+    assert netns_plan.link_mismatch({'kind': 'vxlan', 'vni': 5, 'dstport': 8472, 'target': '10.0.0.2', 'local': None}, vx)
     # the underlay namespace: the node's own unless declared 'host'
     assert vx['underlay'] == 'node'
-    same = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': None, 'underlay': 'node'}
-    assert network.link_mismatch(same, vx) is None
-    assert 'underlay namespace is host' in network.link_mismatch(dict(same, underlay='host'), vx)
-    hx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2', underlay='host'), 'links[0]')
-    assert network.link_mismatch(dict(same, underlay='host'), hx) is None
-    assert 'declared host' in network.link_mismatch(same, hx)
-    assert network.link_mismatch(dict(same, underlay='other'), hx)
+    same = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'target': '10.0.0.2', 'local': None, 'underlay': 'node'}
+    assert netns_plan.link_mismatch(same, vx) is None
+    assert 'underlay namespace is host' in netns_plan.link_mismatch(dict(same, underlay='host'), vx)
+    hx = netns_options.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.2', underlay='host'), 'links[0]')
+    assert netns_plan.link_mismatch(dict(same, underlay='host'), hx) is None
+    assert 'declared host' in netns_plan.link_mismatch(same, hx)
+    assert netns_plan.link_mismatch(dict(same, underlay='other'), hx)
 
 
 def test_vxlan_endpoints_change_in_place_or_recreate():
-    vx = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3', local='10.0.0.1'), 'links[0]')
-    cur = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'group': '10.0.0.2', 'local': '10.0.0.1', 'underlay': 'node'}
+    vx = netns_options.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3', local='10.0.0.1'), 'links[0]')
+    cur = {'kind': 'vxlan', 'vni': 5, 'dstport': 4789, 'target': '10.0.0.2', 'local': '10.0.0.1', 'underlay': 'node'}
     # a unicast remote and the local address change in place
-    assert network.vxlan_endpoints(cur, vx) == {'remote': '10.0.0.3'}
-    assert network.link_mismatch(cur, vx) is None
-    assert network.vxlan_endpoints(dict(cur, group='10.0.0.3', local='10.0.0.9'), vx) == {'local': '10.0.0.1'}
-    assert network.vxlan_endpoints(dict(cur, group='10.0.0.3'), vx) == {}
+    assert linktypes.vxlan_endpoints(cur, vx) == {'remote': '10.0.0.3'}
+    assert netns_plan.link_mismatch(cur, vx) is None
+    assert linktypes.vxlan_endpoints(dict(cur, target='10.0.0.3', local='10.0.0.9'), vx) == {'local': '10.0.0.1'}
+    assert linktypes.vxlan_endpoints(dict(cur, target='10.0.0.3'), vx) == {}
     # a multicast group, or an address given up, needs a new device
-    assert network.vxlan_endpoints(dict(cur, group='239.1.1.1'), vx) is None
-    assert 'remote, group or local' in network.link_mismatch(dict(cur, group='239.1.1.1'), vx)
-    bare = network.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3'), 'links[0]')
-    assert network.vxlan_endpoints(cur, bare) is None
-    none = network.normalize_link(link(name='v', type='vxlan', vni=5), 'links[0]')
-    assert network.vxlan_endpoints(dict(cur, local=None), none) is None
-    grp = network.normalize_link(link(name='v', type='vxlan', vni=5, group='239.1.1.2', link='e'), 'links[0]')
-    assert network.vxlan_endpoints(dict(cur, local=None), grp) is None
+    assert linktypes.vxlan_endpoints(dict(cur, target='239.1.1.1'), vx) is None
+    assert 'remote, group or local' in netns_plan.link_mismatch(dict(cur, target='239.1.1.1'), vx)
+    bare = netns_options.normalize_link(link(name='v', type='vxlan', vni=5, remote='10.0.0.3'), 'links[0]')
+    assert linktypes.vxlan_endpoints(cur, bare) is None
+    none = netns_options.normalize_link(link(name='v', type='vxlan', vni=5), 'links[0]')
+    assert linktypes.vxlan_endpoints(dict(cur, local=None), none) is None
+    grp = netns_options.normalize_link(link(name='v', type='vxlan', vni=5, group='239.1.1.2', link='e'), 'links[0]')
+    assert linktypes.vxlan_endpoints(dict(cur, local=None), grp) is None
 
 
 def test_underlay_validation():
@@ -226,8 +226,8 @@ def test_underlay_validation():
     failing('links[0].underlay', name='n', links=[link(name='a', type='veth', peer=peer('b'), underlay='host')])
     msg = failing('links[0].underlay', name='n', links=[link(name='a', type='vxlan', vni=3, underlay='hots')])
     assert "'node' or 'host'" in msg
-    decl = network.validate(params(name='n', links=[link(name='a', type='vxlan', vni=3, remote='10.0.0.2',
-                                                         underlay='host')]))
+    decl = netns_options.validate(params(name='n', links=[link(name='a', type='vxlan', vni=3, remote='10.0.0.2',
+                                                               underlay='host')]))
     assert decl[0]['links'][0]['underlay'] == 'host'
 
 
@@ -239,14 +239,14 @@ def test_views_hide_link_local_and_predict():
               'routes': [{'family': 4, 'dst': '10.9.0.0/24', 'gateway': '10.0.0.2', 'dev': 'eth0', 'metric': 0,
                           'table': 254, 'proto': 4}],
               'sysctl': {}, 'files': {'resolv.conf': None, 'hosts': None}}
-    before = network.actual_view(actual)
+    before = netns_views.actual_view(actual)
     assert before['links']['eth0']['addresses'] == ['10.0.0.1/24']
     assert before['routes'] == ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0']
-    decl = network.normalize_node(params(name='n', purge=True, links=[
+    decl = netns_options.normalize_node(params(name='n', purge=True, links=[
         link(name='eth0', type='veth', addresses=['10.0.0.5/24'], peer=peer('p'))]), '')
     track = {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
              'routes_removed': ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0'], 'files': {}}
-    after = network.predicted_view(before, decl, track)
+    after = netns_views.predicted_view(before, decl, track)
     assert after['links']['eth0']['addresses'] == ['10.0.0.5/24']
     assert after['routes'] == []
-    assert network.predicted_view(before, dict(decl, state='absent'), track) == {'present': False}
+    assert netns_views.predicted_view(before, dict(decl, state='absent'), track) == {'present': False}

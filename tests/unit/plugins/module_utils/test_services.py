@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, services
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, nsproc_options, nsproc_records, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -22,7 +22,7 @@ def line(inside, outside, count):
 
 
 def test_map_lines():
-    assert services.check_map([line(0, 100000, 65536)], 'uid_map', False) == [(0, 100000, 65536)]
+    assert idmap.check_map([line(0, 100000, 65536)], 'uid_map', False) == [(0, 100000, 65536)]
 
 
 @pytest.mark.parametrize('lines,option,why', [
@@ -35,13 +35,13 @@ def test_map_lines():
 ])
 def test_bad_map_lines(lines, option, why):
     with pytest.raises(NsforgeError) as info:
-        services.check_map(lines, 'uid_map', False)
+        idmap.check_map(lines, 'uid_map', False)
     assert info.value.option == option
     assert why in info.value.msg
 
 
 def test_host_root_allowed_on_purpose():
-    assert services.check_map([line(0, 0, 1)], 'uid_map', True) == [(0, 0, 1)]
+    assert idmap.check_map([line(0, 0, 1)], 'uid_map', True) == [(0, 0, 1)]
 
 
 @pytest.mark.parametrize('limits,expected', [
@@ -67,7 +67,7 @@ def test_bad_limits(limits, option):
 def cfg(**kw):
     base = {
         'name': 's', 'type': 'service', 'command': ['sleep', '1'], 'program': '/bin/sleep', 'env': {'TOKEN': 'secret'},
-        'cwd': '/', 'namespaces': dict((k, {'mode': v, 'path': None, 'label': v}) for k, v in services.DEFAULTS.items()),
+        'cwd': '/', 'namespaces': dict((k, {'mode': v, 'path': None, 'label': v}) for k, v in nsproc_options.DEFAULTS.items()),
         'hostname': None, 'mount_proc': True, 'mounts': [], 'uid_map': None, 'gid_map': None, 'uid': None, 'gid': None,
         'umask': None, 'init': '/usr/bin/tini', 'stdout': '/l/o', 'stderr': '/l/e', 'limits': {}, 'stop_signal': 'TERM',
         'startup_check': 0.5, 'timeout': 300,
@@ -77,36 +77,36 @@ def cfg(**kw):
 
 
 def test_public_config_masks_env_values():
-    shown = services.public_config(cfg())
+    shown = nsproc_options.public_config(cfg())
     assert shown['env'] == {'TOKEN': '********'}
     assert 'secret' not in repr(shown)
     assert shown['namespaces']['pid'] == 'new'
 
 
 def test_hash_follows_what_matters():
-    base = services.config_hash(cfg())
-    assert services.config_hash(cfg()) == base
-    assert services.config_hash(cfg(env={'TOKEN': 'other'})) != base
-    assert services.config_hash(cfg(command=['sleep', '2'])) != base
+    base = nsproc_options.config_hash(cfg())
+    assert nsproc_options.config_hash(cfg()) == base
+    assert nsproc_options.config_hash(cfg(env={'TOKEN': 'other'})) != base
+    assert nsproc_options.config_hash(cfg(command=['sleep', '2'])) != base
     # how to stop and how long to watch do not restart a service
-    assert services.config_hash(cfg(stop_signal='INT', startup_check=3, timeout=5)) == base
+    assert nsproc_options.config_hash(cfg(stop_signal='INT', startup_check=3, timeout=5)) == base
 
 
 def test_identity_is_pid_and_start_time():
     pid = os.getpid()
-    state, start = services.proc_stat(pid)
+    state, start = nsproc_records.proc_stat(pid)
     assert state in ('R', 'S')
-    assert services.alive({'pid': pid, 'start_time': start})
-    assert not services.alive({'pid': pid, 'start_time': start + 1})
-    assert not services.alive({'pid': None})
-    assert not services.alive(None)
+    assert nsproc_records.alive({'pid': pid, 'start_time': start})
+    assert not nsproc_records.alive({'pid': pid, 'start_time': start + 1})
+    assert not nsproc_records.alive({'pid': None})
+    assert not nsproc_records.alive(None)
 
 
 def test_status_of_records():
-    assert services.status_of(None) == 'absent'
-    assert services.status_of({'status': 'stopped'}) == 'stopped'
-    assert services.status_of({'status': 'running', 'pid': 999999999, 'start_time': 1}) == 'exited'
-    assert services.view(None)['status'] == 'absent'
+    assert nsproc_records.status_of(None) == 'absent'
+    assert nsproc_records.status_of({'status': 'stopped'}) == 'stopped'
+    assert nsproc_records.status_of({'status': 'running', 'pid': 999999999, 'start_time': 1}) == 'exited'
+    assert nsproc_records.view(None)['status'] == 'absent'
 
 
 def _zombie(action):
@@ -116,7 +116,7 @@ def _zombie(action):
         action()
         os._exit(0)  # pylint: disable=protected-access
     for _attempt in range(500):
-        found = services.proc_stat(pid)
+        found = nsproc_records.proc_stat(pid)
         if found and found[0] == 'Z':
             return {'pid': pid, 'start_time': found[1], 'status': 'running', 'stderr': None}
         time.sleep(0.01)
@@ -131,13 +131,13 @@ def test_exit_status_of_a_held_zombie(action, expected):
     """The wait status a keeper holds is read from /proc/<pid>/stat, for that process only (start time)."""
     record = _zombie(action)
     try:
-        assert not services.alive(record)
-        assert services.exit_status(record) == expected
-        assert services.exit_status(dict(record, start_time=record['start_time'] + 1)) is None
-        assert services.last_exit(record) == {'exit_code': expected[0], 'exit_signal': expected[1], 'stderr_tail': None}
+        assert not nsproc_records.alive(record)
+        assert nsproc_records.exit_status(record) == expected
+        assert nsproc_records.exit_status(dict(record, start_time=record['start_time'] + 1)) is None
+        assert nsproc_records.last_exit(record) == {'exit_code': expected[0], 'exit_signal': expected[1], 'stderr_tail': None}
     finally:
         os.waitpid(record['pid'], 0)
-    assert services.exit_status(record) is None
+    assert nsproc_records.exit_status(record) is None
 
 
 def test_last_exit(tmp_path):
@@ -145,13 +145,13 @@ def test_last_exit(tmp_path):
     log.write_text(u'old run\ncrash: disk full\n')
     gone = {'pid': 999999999, 'start_time': 1, 'status': 'running', 'stderr': str(log), 'stderr_offset': 8}
     # no keeper held it: the code is lost, what it wrote is still shown
-    assert services.last_exit(gone) == {'exit_code': None, 'exit_signal': None, 'stderr_tail': 'crash: disk full'}
-    assert services.last_exit(dict(gone, exit_code=0, status='exited')) == \
+    assert nsproc_records.last_exit(gone) == {'exit_code': None, 'exit_signal': None, 'stderr_tail': 'crash: disk full'}
+    assert nsproc_records.last_exit(dict(gone, exit_code=0, status='exited')) == \
         {'exit_code': 0, 'exit_signal': None, 'stderr_tail': None}
-    assert services.last_exit(dict(gone, status='stopped')) is None
-    assert services.last_exit(None) is None
-    view = services.view(dict(gone, name='svc', exit_code=3, status='exited', crashes=2,
-                              previous_exit={'exit_code': 3}))
+    assert nsproc_records.last_exit(dict(gone, status='stopped')) is None
+    assert nsproc_records.last_exit(None) is None
+    view = nsproc_records.view(dict(gone, name='svc', exit_code=3, status='exited', crashes=2,
+                                    previous_exit={'exit_code': 3}))
     assert (view['status'], view['exit_code'], view['stderr_tail'], view['crashes']) == ('exited', 3, 'crash: disk full', 2)
 
 
@@ -165,19 +165,19 @@ def test_last_exit(tmp_path):
     ('host', False, False, None),
 ])
 def test_mount_view(mnt, mount_proc, mounts, view):
-    assert services.mount_view_of(mnt, mount_proc, mounts) == view
+    assert nsproc_options.mount_view_of(mnt, mount_proc, mounts) == view
 
 
 def _cfg_of(monkeypatch, **params):
     """validate() with no host lookups: every node has every namespace but a user namespace."""
-    monkeypatch.setattr(services.kernel, 'is_nsfs_mount', lambda path, kind=None: kind != 'user')
-    monkeypatch.setattr(services.nodes, 'netns_exists', lambda name: True)
-    monkeypatch.setattr(services, 'read_record', lambda name: {'pid': 4242, 'start_time': 1})
-    monkeypatch.setattr(services, 'alive', lambda record: True)
-    base = dict((key, spec.get('default')) for key, spec in services.argument_spec()['argument_spec'].items())
+    monkeypatch.setattr(nsproc_options.kernel, 'is_nsfs_mount', lambda path, kind=None: kind != 'user')
+    monkeypatch.setattr(nsproc_options.nodes, 'netns_exists', lambda name: True)
+    monkeypatch.setattr(nsproc_options, 'read_record', lambda name: {'pid': 4242, 'start_time': 1})
+    monkeypatch.setattr(nsproc_options, 'alive', lambda record: True)
+    base = dict((key, spec.get('default')) for key, spec in specs.nsproc()['argument_spec'].items())
     base.update(name='s1', command=['sleep', 'infinity'])
     base.update(params)
-    return services.validate(base)
+    return nsproc_options.validate(base)
 
 
 @pytest.mark.parametrize('params,mount_proc,view', [

@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import sys
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes, services
+from ansible_collections.nsforge.linux.plugins.module_utils import files, layout, nodes, nsproc_records
 
 WORKERS = 8
 ROUNDS = 40
@@ -46,6 +46,7 @@ def _race(tmp_path, action):
 def test_node_locks_created_at_once(tmp_path, monkeypatch):
     def action(base):
         monkeypatch.setattr(nodes, 'LOCK_DIR', os.path.join(base, 'locks'))
+        monkeypatch.setattr(layout, 'LOCK_DIR', os.path.join(base, 'locks'))
         with nodes.locked(['a']):
             pass
     assert _race(tmp_path, action) == 0
@@ -53,8 +54,9 @@ def test_node_locks_created_at_once(tmp_path, monkeypatch):
 
 def test_service_records_written_at_once(tmp_path, monkeypatch):
     def action(base):
-        monkeypatch.setattr(services, 'SERVICE_DIR', os.path.join(base, 'services'))
-        services.write_record({'name': 'svc%d' % os.getpid()})
+        monkeypatch.setattr(nsproc_records, 'SERVICE_DIR', os.path.join(base, 'services'))
+        monkeypatch.setattr(layout, 'SERVICE_DIR', os.path.join(base, 'services'))
+        nsproc_records.write_record({'name': 'svc%d' % os.getpid()})
     assert _race(tmp_path, action) == 0
 
 
@@ -62,12 +64,12 @@ def test_missing_parents_get_the_mode(tmp_path):
     """/run/nsforge and /run/nsforge/nodes, made on the way to a node's folder, are root-only too."""
     old = os.umask(0o022)
     try:
-        kernel.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)
+        files.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)
     finally:
         os.umask(old)
     for path in ('nsforge', 'nsforge/nodes', 'nsforge/nodes/red'):
         assert oct(os.stat(str(tmp_path / path)).st_mode & 0o7777) == oct(0o700), path
-    kernel.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)  # again: nothing to do, no error
+    files.make_dirs(str(tmp_path / 'nsforge' / 'nodes' / 'red'), 0o700)  # again: nothing to do, no error
 
 
 def test_open_folders_of_an_older_version_are_tightened(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import persist, systemd
+from ansible_collections.nsforge.linux.plugins.module_utils import layout, netns_options, persist, restore, specs, supervisors, systemd
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 NAMES = ['web', 'web-a', 'pc-2', 'a.b', 'a_b', 'x-y-z.1', 'A9', '_lead']
@@ -125,29 +125,33 @@ def test_percent_in_command_is_escaped():
     assert 'Description=nsforge service web: date +%%s' in lines
 
 
+def check_systemd(params, cfg_):
+    supervisors.Systemd().check(params, cfg_, None)
+
+
 def test_systemd_refuses_joining_a_service():
     with pytest.raises(NsforgeError) as exc:
-        persist.check_systemd_service({'name': 'web'}, cfg(namespaces=ns(net='service:db')))
+        check_systemd({'name': 'web'}, cfg(namespaces=ns(net='service:db')))
     assert exc.value.option == 'namespaces.net'
 
 
 def test_systemd_needs_persisted_nodes(tmp_path, monkeypatch):
-    monkeypatch.setattr(persist, 'NODES_DIR', str(tmp_path))
+    monkeypatch.setattr(layout, 'NODE_RECORD_DIR', str(tmp_path))
     with pytest.raises(NsforgeError) as exc:
-        persist.check_systemd_service({'name': 'web', 'node': 'red'}, cfg())
+        check_systemd({'name': 'web', 'node': 'red'}, cfg())
     assert exc.value.option == 'node'
     assert 'nsforge-node@red.service' in exc.value.msg
     (tmp_path / 'red.json').write_text('{"node": "red", "netns": {}}')
     with pytest.raises(NsforgeError) as exc:
-        persist.check_systemd_service({'name': 'web', 'node': 'red'}, cfg())
+        check_systemd({'name': 'web', 'node': 'red'}, cfg())
     assert 'mnt namespace of node red' in exc.value.msg  # the node's mount namespace is not persisted
     (tmp_path / 'red.json').write_text('{"node": "red", "netns": {}, "nsmount": {}}')
-    persist.check_systemd_service({'name': 'web', 'node': 'red'}, cfg())
+    check_systemd({'name': 'web', 'node': 'red'}, cfg())
 
 
 def test_systemd_service_name_must_fit():
     with pytest.raises(NsforgeError) as exc:
-        persist.check_systemd_service({'name': 'w' * 240}, cfg(name='w' * 240, namespaces=ns()))
+        check_systemd({'name': 'w' * 240}, cfg(name='w' * 240, namespaces=ns()))
     assert exc.value.option == 'name'
 
 
@@ -157,18 +161,21 @@ def test_volatile(path, top):
     assert persist.volatile(path) == top
 
 
-def test_netns_entries_take_the_task_defaults():
-    entries = persist.netns_entries({'persist': True, 'state': 'present', 'purge': False,
-                                     'namespaces': [{'name': 'a'}, {'name': 'b', 'persist': False}]})
-    assert [(p, e['persist']) for p, e in entries] == [('namespaces[0].', True), ('namespaces[1].', False)]
+def test_netns_declarations_take_the_task_defaults():
+    decls = netns_options.validate({'persist': True, 'state': 'present', 'purge': False,
+                                    'namespaces': [{'name': 'a'}, {'name': 'b', 'persist': False}]})
+    assert [(d['prefix'], d['persist']) for d in decls] == [('namespaces[0]', True), ('namespaces[1]', False)]
+    # what a node's record keeps: its own options, as the restore command declares them again
+    assert sorted(decls[0]['entry']) == sorted(('name', 'purge') + specs.NODE_OPTIONS)
 
 
 def test_persisted_peer_needs_a_persisted_node(tmp_path, monkeypatch):
-    monkeypatch.setattr(persist, 'NODES_DIR', str(tmp_path))
+    monkeypatch.setattr(layout, 'NODE_RECORD_DIR', str(tmp_path))
+    monkeypatch.setattr(netns_options.nodes, 'netns_exists', lambda name: True)
     params = {'name': 'a', 'persist': True, 'state': 'present',
               'links': [{'name': 'eth0', 'type': 'veth', 'peer': {'name': 'eth0', 'netns': 'b'}}]}
     with pytest.raises(NsforgeError) as exc:
-        persist.plan_netns(params)
+        persist.plan_netns(netns_options.validate(params))
     assert exc.value.option == 'links[0].peer.netns'
     assert not os.listdir(str(tmp_path))
 
@@ -187,6 +194,6 @@ def test_restore_script_runs_the_installed_engine():
 
 
 def test_main_usage():
-    assert persist.main([]) == 2
-    assert persist.main(['node']) == 2
-    assert persist.main(['node', '../x']) == 1
+    assert restore.main([]) == 2
+    assert restore.main(['node']) == 2
+    assert restore.main(['node', '../x']) == 1

@@ -2,7 +2,7 @@
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private engine file of nsforge.linux: not a public API, may change without notice.
-"""nsinfo: what namespaces, nodes and services exist on a host, read without changing anything.
+"""nsinfo: the task. What namespaces, nodes and services exist on a host, read without changing anything.
 
 Sources, each read once:
 - /proc/<pid>/ns/<kind> links of every process (one readlink per process and kind; no process is spawned),
@@ -18,26 +18,17 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nsproc_records
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import (
+    KIND_NAMES as KINDS, NETNS_DIR, NODE_DIR, SERVICE_DIR, etc_dir, ns_handle)
+from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import parse_mountinfo
+from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
+from ansible_collections.nsforge.linux.plugins.module_utils.netns_views import net_view
 
-# The order of kinds in results: the order of `lsns --list` is by inode, this is for per-kind maps.
-KINDS = ('net', 'uts', 'ipc', 'mnt', 'pid', 'user', 'cgroup', 'time')
+# The order of kinds in results (KINDS): the order of `lsns --list` is by inode, this is for per-kind maps.
 NODE_KINDS = ('net', 'uts', 'user', 'mnt')
 _LINK_RE = re.compile(r'^([a-z_]+):\[(\d+)\]$')
-
-
-def argument_spec():
-    return dict(
-        argument_spec=dict(
-            kinds=dict(type='list', elements='str', choices=list(KINDS)),
-            node=dict(type='str'),
-            service=dict(type='str'),
-            network=dict(type='bool', default=True),
-        ),
-        mutually_exclusive=[('node', 'service')],
-        supports_check_mode=True,
-    )
 
 
 def validate(params):
@@ -48,9 +39,9 @@ def validate(params):
         if kind not in KINDS:  # AnsibleModule checks the choices; this guards direct callers
             raise bad_option('kinds[%d]' % index, kind, 'a namespace kind is one of %s' % ', '.join(KINDS))
     if params.get('node') is not None:
-        nodes.check_name(params['node'], 'node')
+        check_name(params['node'], 'node')
     if params.get('service') is not None:
-        nodes.check_name(params['service'], 'service')
+        check_name(params['service'], 'service')
     return set(kinds)
 
 
@@ -173,7 +164,7 @@ def related_inode(path, request):
 def list_nodes(pinned_by_path):
     """{name: {kind: {'path', 'inode'}}} of the nodes on this host, from the pinned handles."""
     names = set()
-    for directory in (nodes.NETNS_DIR, nodes.NODE_DIR):
+    for directory in (NETNS_DIR, NODE_DIR):
         try:
             names.update(os.listdir(directory))
         except OSError:
@@ -181,12 +172,12 @@ def list_nodes(pinned_by_path):
     out = {}
     for name in sorted(names):
         try:
-            nodes.check_name(name)
+            check_name(name)
         except Exception:  # pylint: disable=broad-except
             continue  # not a node name this collection would make
         kinds = {}
         for kind in NODE_KINDS:
-            path = nodes.ns_handle(name, kind)
+            path = ns_handle(name, kind)
             ident = pinned_by_path.get(path)
             if ident is not None and ident[0] == kind:
                 kinds[kind] = {'path': path, 'inode': ident[1]}
@@ -197,10 +188,9 @@ def list_nodes(pinned_by_path):
 
 def read_services():
     """The service records of nsproc, by name, with their live status."""
-    from ansible_collections.nsforge.linux.plugins.module_utils import services
     out = {}
     try:
-        files = sorted(os.listdir(services.SERVICE_DIR))
+        files = sorted(os.listdir(SERVICE_DIR))
     except OSError:
         return out
     for file_name in files:
@@ -208,12 +198,12 @@ def read_services():
             continue
         name = file_name[:-len('.json')]
         try:
-            record = services.read_record(name)
+            record = nsproc_records.read_record(name)
         except Exception:  # pylint: disable=broad-except
             continue
         if record is None:
             continue
-        view = services.view(record)
+        view = nsproc_records.view(record)
         view['type'] = record.get('type')
         view['namespace_modes'] = record.get('namespace_modes', {})
         out[name] = view
@@ -223,16 +213,14 @@ def read_services():
 def network_of(session, path):
     """Interfaces and routes inside the network namespace at path; its socket is closed afterwards,
     so that thousands of namespaces do not hold thousands of descriptors."""
-    from ansible_collections.nsforge.linux.plugins.module_utils import network
     try:
-        return network.net_view(session, path)
+        return net_view(session, path)
     finally:
         session.forget(path)
 
 
 def gather(params, session, proc='/proc'):
     """The whole nsinfo result (without 'changed')."""
-    from ansible_collections.nsforge.linux.plugins.module_utils import mounts
     kinds = validate(params)
     want_network = params.get('network', True)
 
@@ -244,7 +232,7 @@ def gather(params, session, proc='/proc'):
 
     counts = scan_processes(proc)
     with open('/proc/self/mountinfo') as handle:
-        pins, unreachable = pinned_paths(mounts.parse_mountinfo(handle.read()))
+        pins, unreachable = pinned_paths(parse_mountinfo(handle.read()))
     pinned_by_path = {}
     for ident, paths in pins.items():
         for path in paths:
@@ -352,7 +340,7 @@ def _service_idents(view):
 
 def _etc_files(name):
     try:
-        return sorted(os.listdir(nodes.etc_dir(name)))
+        return sorted(os.listdir(etc_dir(name)))
     except OSError:
         return []
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of the netlink message parsers that Session.read uses (messages built here with struct)."""
+"""Unit tests of the netlink message parsers that Session.read uses (rtnl; messages built here with struct)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,12 @@ import os
 import socket
 import struct
 
-from ansible_collections.nsforge.linux.plugins.module_utils import netlink as nl
+from ansible_collections.nsforge.linux.plugins.module_utils import rtnl as nl
+
+
+# the attributes of IFLA_INFO_DATA of each kind of link, as linux/if_link.h numbers them
+IFLA_VLAN_ID = IFLA_MACVLAN_MODE = IFLA_VXLAN_ID = 1
+IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT, IFLA_VXLAN_GROUP6 = 3, 4, 15, 16
 
 
 def attr(attr_type, value):
@@ -74,17 +79,17 @@ def test_loopback_and_unknown_kinds():
 
 def test_vlan_macvlan_and_vxlan_data():
     vlan = nl.parse_link(link_body(6, 0, [attr(nl.IFLA_IFNAME, b'eth0.7\0'), attr(nl.IFLA_LINKINFO, attr(
-        nl.IFLA_INFO_KIND, b'vlan\0') + attr(nl.IFLA_INFO_DATA, attr(nl.IFLA_VLAN_ID, struct.pack('=H', 7))))]))
+        nl.IFLA_INFO_KIND, b'vlan\0') + attr(nl.IFLA_INFO_DATA, attr(IFLA_VLAN_ID, struct.pack('=H', 7))))]))
     assert vlan['vlan_id'] == 7
     macvlan = nl.parse_link(link_body(7, 0, [attr(nl.IFLA_IFNAME, b'mv0\0'), attr(nl.IFLA_LINKINFO, attr(
-        nl.IFLA_INFO_KIND, b'macvlan\0') + attr(nl.IFLA_INFO_DATA, attr(nl.IFLA_MACVLAN_MODE, u32(4))))]))
+        nl.IFLA_INFO_KIND, b'macvlan\0') + attr(nl.IFLA_INFO_DATA, attr(IFLA_MACVLAN_MODE, u32(4))))]))
     assert macvlan['mode'] == 'bridge'
-    data = (attr(nl.IFLA_VXLAN_ID, u32(42)) + attr(nl.IFLA_VXLAN_PORT, struct.pack('>H', 4789))
-            + attr(nl.IFLA_VXLAN_GROUP6, socket.inet_pton(socket.AF_INET6, 'ff05::100'))
-            + attr(nl.IFLA_VXLAN_LOCAL, socket.inet_aton('10.9.9.1')) + attr(nl.IFLA_VXLAN_LINK, u32(2)))
+    data = (attr(IFLA_VXLAN_ID, u32(42)) + attr(IFLA_VXLAN_PORT, struct.pack('>H', 4789))
+            + attr(IFLA_VXLAN_GROUP6, socket.inet_pton(socket.AF_INET6, 'ff05::100'))
+            + attr(IFLA_VXLAN_LOCAL, socket.inet_aton('10.9.9.1')) + attr(IFLA_VXLAN_LINK, u32(2)))
     vxlan = nl.parse_link(link_body(8, 0, [attr(nl.IFLA_IFNAME, b'vx0\0'), attr(nl.IFLA_LINK, u32(0)), attr(
         nl.IFLA_LINKINFO, attr(nl.IFLA_INFO_KIND, b'vxlan\0') + attr(nl.IFLA_INFO_DATA, data))]))
-    assert (vxlan['vni'], vxlan['dstport'], vxlan['group'], vxlan['local'], vxlan['link_index']) == \
+    assert (vxlan['vni'], vxlan['dstport'], vxlan['target'], vxlan['local'], vxlan['link_index']) == \
         (42, 4789, 'ff05::100', '10.9.9.1', 2)
 
 

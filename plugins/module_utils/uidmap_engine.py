@@ -2,7 +2,8 @@
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private engine file of nsforge.linux: not a public API, may change without notice.
-"""uidmap: a user's subordinate ranges and a node's persistent user namespace, as one change list."""
+"""uidmap: the task. A user's subordinate ranges (idmap) and a node's persistent user namespace, as one change
+list, with the persistence steps (persist)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,39 +11,15 @@ __metaclass__ = type
 
 import pwd
 
-from ansible_collections.nsforge.linux.plugins.module_utils import idmap, kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import files, idmap, kernel, nodes, persist
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, run
-from ansible_collections.nsforge.linux.plugins.module_utils.services import services_in
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import LOCK_DIR, user_path
+from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import services_in
 
 SUBUID = '/etc/subuid'
 SUBGID = '/etc/subgid'
-
-_RANGE = dict(start=dict(type='int'), count=dict(type='int', required=True))
-
-
-def argument_spec():
-    return dict(
-        argument_spec=dict(
-            user=dict(type='str'),
-            subuid=dict(type='dict', options=_RANGE),
-            subgid=dict(type='dict', options=_RANGE),
-            exclusive=dict(type='bool', default=False),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            namespace=dict(type='str'),
-            uid_map=dict(type='list', elements='dict', options=idmap.MAP_OPTIONS),
-            gid_map=dict(type='list', elements='dict', options=idmap.MAP_OPTIONS),
-            map_root_user=dict(type='bool', default=False),
-            map_user=dict(type='str'),
-            allow_host_root=dict(type='bool', default=False),
-            recreate=dict(type='bool', default=False),
-            persist=dict(type='bool'),
-        ),
-        required_one_of=[['user', 'namespace']],
-        mutually_exclusive=[['uid_map', 'map_root_user', 'map_user']],
-        required_by={'subuid': 'user', 'subgid': 'user'},
-        supports_check_mode=True,
-    )
 
 
 def map_dicts(lines):
@@ -55,12 +32,12 @@ def range_dicts(ranges):
 
 def _files_locked():
     """One lock for /etc/subuid and /etc/subgid, so concurrent tasks never interleave their edits."""
-    return nodes.file_lock(nodes.LOCK_DIR, '.subid-files.lock')
+    return nodes.file_lock(LOCK_DIR, '.subid-files.lock')
 
 
 def converge(params, check_mode):
     if params.get('namespace') is not None:
-        nodes.check_name(params['namespace'], 'namespace')
+        check_name(params['namespace'], 'namespace')
     with _files_locked(), nodes.locked([params['namespace']] if params.get('namespace') else []):
         return _converge(params, check_mode)
 
@@ -80,10 +57,10 @@ def _converge(params, check_mode):
             raise bad_option('user', user, 'no such user on the host')
         user, uid = entry.pw_name, entry.pw_uid
     if params.get('namespace') is not None:
-        nodes.check_name(params['namespace'], 'namespace')
+        check_name(params['namespace'], 'namespace')
     # subordinate ranges ------------------------------------------------------
     for key, path in (('subuid', SUBUID), ('subgid', SUBGID)):
-        old = idmap.read_text(path)
+        old = files.read_text(path) or ''
         new = old
         if user is not None:
             want = params.get(key)
@@ -93,14 +70,14 @@ def _converge(params, check_mode):
                 if new != old:
                     diffs.append({'before_header': path, 'after_header': path, 'before': old, 'after': new})
                     plan.append(Change('%s: %s' % (path, '; '.join(lines)),
-                                       lambda p=path, t=new: idmap.write_atomic(p, t),
-                                       lambda p=path, t=old: idmap.write_atomic(p, t)))
+                                       lambda p=path, t=new: files.write_atomic(p, t, None),
+                                       lambda p=path, t=old: files.write_atomic(p, t, None)))
             result[key] = range_dicts(idmap.ranges_of(new, user, uid))
         texts[key] = new
     # the node's user namespace ----------------------------------------------
     name = params.get('namespace')
     if name is not None:
-        path = nodes.user_path(name)
+        path = user_path(name)
         exists = nodes.userns_exists(name)
         inode = kernel.ns_id(path)[1] if exists else None
         cur_uid, cur_gid = kernel.read_userns_maps(path) if exists else (None, None)
@@ -133,15 +110,14 @@ def _converge(params, check_mode):
                                      % (', '.join(busy), name))
                 plan.append(Change('node %s: remove user namespace %s' % (name, path), lambda: nodes.remove_userns(name)))
         diffs.append({'before_header': path, 'after_header': path, 'before': before, 'after': after})
-    from ansible_collections.nsforge.linux.plugins.module_utils import persist
     maps = wanted_maps(params, texts, user, uid) if name is not None and state == 'present' else (None, None)
     file_diffs = persist.add_to(persist.plan_uidmap(params, maps[0], maps[1]), plan)
     result['changes'] = run(plan, check_mode)
     if name is not None:
         exists = nodes.userns_exists(name)
-        cur_uid, cur_gid = kernel.read_userns_maps(nodes.user_path(name)) if exists else ([], [])
-        result['namespace'] = {'name': name, 'path': nodes.user_path(name),
-                               'inode': kernel.ns_id(nodes.user_path(name))[1] if exists else None,
+        cur_uid, cur_gid = kernel.read_userns_maps(user_path(name)) if exists else ([], [])
+        result['namespace'] = {'name': name, 'path': user_path(name),
+                               'inode': kernel.ns_id(user_path(name))[1] if exists else None,
                                'uid_map': map_dicts(cur_uid), 'gid_map': map_dicts(cur_gid)}
     result['changed'] = bool(plan)
     result['diff'] = diffs + file_diffs

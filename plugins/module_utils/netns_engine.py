@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""netns: the task. Validate (netns_options), lock the nodes, read (netns_read), plan (netns_plan) with the
+persistence steps (persist), apply or only report (changes), and answer with the views (netns_views).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nsforge.linux.plugins.module_utils import changes, nodes, persist
+from ansible_collections.nsforge.linux.plugins.module_utils.netlink import describe_error
+from ansible_collections.nsforge.linux.plugins.module_utils.netns_options import validate
+from ansible_collections.nsforge.linux.plugins.module_utils.netns_plan import Planner
+from ansible_collections.nsforge.linux.plugins.module_utils.netns_read import Reader
+from ansible_collections.nsforge.linux.plugins.module_utils.netns_views import actual_view, facts_of, predicted_view
+
+
+def converge(params, check_mode, session):
+    """The whole netns task: validate, read, plan, apply, report. Returns the result dict."""
+    decls = validate(params)
+    names = [d['name'] for d in decls]
+    with nodes.locked(names):
+        reader = Reader(session)
+        actual = dict((d['name'], reader.node(d)) for d in decls)
+        planner = Planner(session, decls, actual)
+        plan = planner.plan()
+        file_diffs = persist.add_to(persist.plan_netns(decls), plan)
+        before = dict((d['name'], actual_view(actual[d['name']])) for d in decls)
+        descriptions = changes.run(plan, check_mode, describe_error)
+        if check_mode or not plan:
+            after = dict((d['name'], predicted_view(before[d['name']], d, planner.track[d['name']]) if plan else before[d['name']])
+                         for d in decls)
+            node_facts = [facts_of(d['name'], actual[d['name']]) for d in decls]
+        else:
+            after_actual = dict((d['name'], Reader(session).node(d)) for d in decls)
+            after = dict((d['name'], actual_view(after_actual[d['name']])) for d in decls)
+            node_facts = [facts_of(d['name'], after_actual[d['name']]) for d in decls]
+    result = {
+        'changed': bool(plan),
+        'changes': descriptions,
+        'diff': persist.merge_diff({'before': before, 'after': after}, file_diffs),
+    }
+    removed = dict((n, r) for n, r in planner.removed.items() if any(r.values()))
+    if params.get('namespaces') is not None:
+        result['nodes'] = node_facts
+        result['removed'] = removed
+    else:
+        result['node'] = node_facts[0]
+        result['removed'] = removed.get(names[0], {'interfaces': [], 'files': [], 'handles': []})
+    return result

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""nsmount: the plan. Mount declarations (nsmount_options) against the node's mount table and the host's give a
+change list, and the view that check mode predicts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
+from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import (
+    has_peer_group, host_source, key_of, own_mounts, pivoted, propagation_of, size_kib, super_option, top_mounts)
+from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import (
+    TMPFS_SOURCE, mount_decl, remount, set_propagation, unmount, create_namespace, in_namespace, remove_namespace)
+from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_options import wanted_propagation
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import services_in
+
+
+def matches(decl, entry, host_entries):
+    """(same kind and source, same options) of a declared mount and the visible mount at its point."""
+    kind = decl['type']
+    if kind == 'bind':
+        dev, root = host_source(host_entries, decl['src'])
+        same = entry['dev'] == dev and entry['root'] == root
+        return same, same and (('ro' in entry['options']) == decl['ro']), False
+    if kind == 'tmpfs':
+        same = entry['fstype'] == 'tmpfs' and entry['source'] == TMPFS_SOURCE and entry['root'] == '/'
+        data_ok = True
+        if same and decl['size'] is not None and size_kib(decl['size']) is not None:
+            have = super_option(entry, 'size')
+            data_ok = have is not None and size_kib(have) == size_kib(decl['size'])
+        if same and decl['mode'] is not None:
+            data_ok = data_ok and (super_option(entry, 'mode') or '1777') == decl['mode']
+        return same, same and data_ok and (('ro' in entry['options']) == decl['ro']), not data_ok
+    if kind == 'overlay':
+        same = entry['fstype'] == 'overlay' and super_option(entry, 'lowerdir') == ':'.join(decl['lower']) \
+            and super_option(entry, 'upperdir') == decl['upper'] and super_option(entry, 'workdir') == decl['work']
+        return same, same and (('ro' in entry['options']) == decl['ro']), False
+    same = entry['fstype'] == kind
+    return same, same and (('ro' in entry['options']) == decl['ro']), False
+
+
+def describe(decl):
+    if decl['type'] == 'bind':
+        what = '%s (bind%s)' % (decl['src'], ', read-only' if decl['ro'] else '')
+    elif decl['type'] == 'overlay':
+        what = 'overlay of %s, upper %s' % (':'.join(decl['lower']), decl['upper'])
+    else:
+        extras = [x for x in (decl.get('size') and 'size=%s' % decl['size'], decl.get('mode') and 'mode=%s' % decl['mode'],
+                              decl['ro'] and 'read-only') if x]
+        what = '%s%s' % (decl['type'], ' (%s)' % ', '.join(extras) if extras else '')
+    return what
+
+
+def predict_entry(decl, host_entries):
+    """The view of a declared mount as mountinfo will show it, for check mode's diff."""
+    if decl['type'] == 'bind':
+        best = None
+        for entry in host_entries:
+            mp = entry['dst']
+            if decl['src'] == mp or decl['src'].startswith(mp.rstrip('/') + '/'):
+                if best is None or len(mp) >= len(best['dst']):
+                    best = entry
+        _dev, root = host_source(host_entries, decl['src'])
+        return {'dst': decl['dst'], 'type': best['fstype'] if best else None, 'source': best['source'] if best else None,
+                'root': root, 'ro': decl['ro']}
+    source = {'tmpfs': TMPFS_SOURCE}.get(decl['type'], decl['type'])
+    return {'dst': decl['dst'], 'type': decl['type'], 'source': source, 'root': '/', 'ro': decl['ro']}
+
+
+def plan(name, path, params, decls, actual):
+    """(changes, predicted after-view, the node's mount table the changes start from) of one task.
+
+    actual: 'exists', 'inode', 'entries' (the node's mount table), 'host_entries', 'before' (the diff view).
+    """
+    state = params['state']
+    exists, inode, entries, host_entries, before = (actual['exists'], actual['inode'], actual['entries'],
+                                                    actual['host_entries'], actual['before'])
+    changes = []
+    want = wanted_propagation(params['propagation'])
+    predicted = {'present': state == 'present', 'propagation': want if state == 'present' else None,
+                 'mounts': [] if state == 'absent' else list(before['mounts'])}
+    label = 'node %s' % name
+    if state == 'absent':
+        if exists:
+            busy = services_in('mnt', inode)
+            if busy:
+                raise bad_option('state', 'absent', 'service %s still runs in the mount namespace of node %s'
+                                 % (', '.join(busy), name))
+            changes.append(Change('%s: remove mount namespace %s' % (label, path), lambda: remove_namespace(name)))
+    else:
+        rootfs = os.path.realpath(params['rootfs']) if params.get('rootfs') else None
+        recreate = False
+        if exists:
+            root_entry = top_mounts(entries).get('/')
+            if rootfs:
+                want_root = host_source(host_entries, rootfs)
+                recreate = root_entry is None or (root_entry['dev'], root_entry['root']) != want_root
+            else:
+                recreate = pivoted(entries, host_entries)
+            if recreate:
+                busy = services_in('mnt', inode)
+                if busy:
+                    raise bad_option('rootfs', params.get('rootfs'), 'the root of node %s changes, but service %s still '
+                                     'runs in its mount namespace' % (name, ', '.join(busy)))
+                changes.append(Change('%s: remove mount namespace %s, whose root changes' % (label, path),
+                                      lambda: remove_namespace(name)))
+                entries = []
+        if not exists or recreate:
+            changes.append(Change('%s: create mount namespace %s (%s propagation%s)'
+                                  % (label, path, want, ', root %s' % rootfs if rootfs else ''),
+                                  lambda: create_namespace(name, want, rootfs), lambda: remove_namespace(name)))
+            exists_for_plan = False
+        else:
+            exists_for_plan = True
+        if exists_for_plan:
+            have = propagation_of(entries)
+            # a slave of a host whose root shares nothing receives nothing either: the same as private
+            satisfied = have == want or (want == 'slave' and have == 'private' and not has_peer_group(host_entries))
+            if not satisfied:
+                changes.append(Change('%s: set %s propagation (was %s)' % (label, want, have),
+                                      lambda: in_namespace(path, set_propagation, want)))
+            elif want != 'unbindable' and not has_peer_group(entries):
+                # made by an earlier version: its services' views could not follow its mounts
+                changes.append(Change('%s: give its mounts a peer group of their own, which the views of its services '
+                                      'follow' % label, lambda: in_namespace(path, set_propagation, want)))
+        if rootfs:
+            visible = top_mounts(entries) if exists_for_plan else {}
+            host_top = {}
+        else:
+            visible = top_mounts(entries) if exists_for_plan else top_mounts(host_entries)
+            host_top = top_mounts(host_entries)
+        for decl in decls:
+            decl['pivoted'] = bool(rootfs)
+            entry = visible.get(decl['dst'])
+            own = entry is not None and (host_top.get(decl['dst']) is None or key_of(host_top[decl['dst']]) != key_of(entry))
+            if decl['state'] == 'absent':
+                if own:
+                    changes.append(Change('%s: unmount %s' % (label, decl['dst']),
+                                          lambda d=decl: in_namespace(path, unmount, d['dst'])))
+                    predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
+                continue
+            same, options_ok, data_change = matches(decl, entry, host_entries) if entry is not None else (False, False, False)
+            if same and options_ok:
+                continue
+            if same:
+                words = []
+                if ('ro' in entry['options']) != decl['ro']:
+                    words.append('read-only' if decl['ro'] else 'read-write')
+                if data_change:
+                    words.append(', '.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
+                                                       'mode=%s' % decl['mode'] if decl['mode'] else '') if x))
+                changes.append(Change('%s: remount %s %s' % (label, decl['dst'], ' '.join(words)),
+                                      lambda d=decl, c=data_change: in_namespace(path, remount, d, c)))
+            else:
+                if own:
+                    changes.append(Change('%s: unmount %s (%s), to mount it as declared' % (label, decl['dst'], entry['fstype']),
+                                          lambda d=decl: in_namespace(path, unmount, d['dst'])))
+                changes.append(Change('%s: mount %s on %s' % (label, describe(decl), decl['dst']),
+                                      lambda d=decl: in_namespace(path, mount_decl, d),
+                                      lambda d=decl: in_namespace(path, unmount, d['dst'])))
+            predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
+            predicted['mounts'].append(predict_entry(decl, host_entries))
+        if params['purge'] and exists_for_plan:
+            declared = set(d['dst'] for d in decls if d['state'] == 'mounted')
+            extra = [e for e in own_mounts(entries, host_entries) if e['dst'] not in declared
+                     and not any(e['dst'].startswith(d.rstrip('/') + '/') for d in declared)]
+            for entry in sorted(extra, key=lambda e: -e['dst'].count('/')):
+                changes.append(Change('%s: unmount undeclared %s (%s)' % (label, entry['dst'], entry['fstype']),
+                                      lambda e=entry: in_namespace(path, unmount, e['dst'])))
+                predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != entry['dst']]
+    return changes, predicted, entries

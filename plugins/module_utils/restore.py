@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""The restore command, /usr/local/sbin/nsforge-restore: what the systemd units run at boot. The top of the engine,
+the only file above the engines and the supervisors.
+
+  nsforge-restore node NAME...   recreate persisted nodes from /etc/nsforge/nodes/<node>.json (and the nodes their
+                                 veths reach), as the tasks that declared them would: uidmap, netns, then nsmount
+  nsforge-restore all            every persisted node
+  nsforge-restore service NAME   start a systemd-supervised service from its declaration, as the builtin supervisor
+                                 does, and write the PID file systemd follows
+
+Its import closure (this file and what it imports, directly or not) is the engine that persist installs on the
+host; the modules that persist import this file so that their AnsiballZ carries it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import sys
+
+from ansible_collections.nsforge.linux.plugins.module_utils import files, netlink, netns_engine, nsmount_engine, uidmap_engine
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import service_pid_file
+from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_launch import relaunch
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_options import config_hash, public_config, validate
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import locked, read_record, write_record
+from ansible_collections.nsforge.linux.plugins.module_utils.persist import (
+    declaration_path, persisted_nodes, read_json, record_path)
+from ansible_collections.nsforge.linux.plugins.module_utils.persist import read_record as read_node_record
+
+
+def say(line):
+    sys.stdout.write(line + '\n')
+
+
+def restore_nodes(names, out=say):
+    """Recreate the nodes (and the nodes their veths reach) from their records; returns the change lines."""
+    records = {}
+    queue = list(names)
+    while queue:
+        node = queue.pop(0)
+        if node in records:
+            continue
+        record = read_node_record(node)
+        if record is None:
+            raise NsforgeError('node %s: no declaration in %s' % (node, record_path(node)))
+        records[node] = record
+        for link in (record.get('netns') or {}).get('links') or []:
+            other = (link.get('peer') or {}).get('netns')
+            if other and other not in records:
+                queue.append(other)
+    lines = []
+    for node in sorted(records):
+        section = records[node].get('uidmap')
+        if section:
+            lines += uidmap_engine.converge(section, False)['changes']
+    entries = [records[n]['netns'] for n in sorted(records) if records[n].get('netns')]
+    if entries:
+        session = netlink.Session()
+        try:
+            lines += netns_engine.converge({'namespaces': entries, 'state': 'present', 'purge': False}, False, session)['changes']
+        finally:
+            session.close()
+    for node in sorted(records):
+        section = records[node].get('nsmount')
+        if section:
+            lines += nsmount_engine.converge(section, False)['changes']
+    for line in lines:
+        out(line)
+    return lines
+
+
+def start_service(name, out=say):
+    """Start a systemd-supervised service from its declaration, as the builtin supervisor does; write its PID file."""
+    params = read_json(declaration_path(name))
+    if params is None:
+        raise NsforgeError('service %s: no declaration in %s' % (name, declaration_path(name)))
+    declared = validate(params)
+    # systemd enforces the limits on the unit's own cgroup, and is the service's keeper (it reaps it)
+    cfg = dict(declared, limits={}, keeper=False)
+    with locked(name):
+        record = relaunch(cfg, read_record(name))
+        record.update(config_hash=config_hash(declared), config=public_config(declared), supervisor='systemd')
+        write_record(record)
+        if record.get('pid'):
+            files.put(service_pid_file(name), '%d\n' % record['pid'], 0o644, 0o700)
+    out('service %s: started, pid %s' % (name, record.get('pid')))
+
+
+def main(argv, out=say):
+    usage = 'usage: nsforge-restore node NAME... | nsforge-restore all | nsforge-restore service NAME'
+    try:
+        if argv[:1] == ['all'] and len(argv) == 1:
+            restore_nodes(persisted_nodes(), out)
+        elif argv[:1] == ['node'] and len(argv) > 1:
+            restore_nodes([check_name(n, 'NAME') for n in argv[1:]], out)
+        elif argv[:1] == ['service'] and len(argv) == 2:
+            start_service(check_name(argv[1], 'NAME'), out)
+        else:
+            sys.stderr.write(usage + '\n')
+            return 2
+    except NsforgeError as exc:
+        sys.stderr.write('nsforge-restore: %s\n' % exc.msg)
+        return 1
+    return 0

@@ -1,0 +1,218 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsforge developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private engine file of nsforge.linux: not a public API, may change without notice.
+"""The options of every module, declared once: AnsibleModule's keyword arguments (pure data).
+
+Each module builds its AnsibleModule from its function here; the engines validate what these declare; persistence
+records a node's options by these keys; the topology planner of the netlab role (controller side) takes a node's
+and a service's keys from here. The documentation of each option is in the module's DOCUMENTATION.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import KIND_NAMES
+from ansible_collections.nsforge.linux.plugins.module_utils.linktypes import MACVLAN_MODES, NAMES as LINK_TYPES
+
+MAP_OPTIONS = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
+                   count=dict(type='int', required=True))
+
+
+PEER_SPEC = dict(
+    name=dict(type='str', required=True),
+    netns=dict(type='str'),
+    addresses=dict(type='list', elements='str'),
+    master=dict(type='str'),
+    mtu=dict(type='int'),
+)
+
+
+LINK_SPEC = dict(
+    name=dict(type='str', required=True),
+    type=dict(type='str', required=True, choices=list(LINK_TYPES)),
+    addresses=dict(type='list', elements='str'),
+    mtu=dict(type='int'),
+    mac=dict(type='str'),
+    state=dict(type='str', default='up', choices=['up', 'down']),
+    master=dict(type='str'),
+    peer=dict(type='dict', options=PEER_SPEC),
+    vlan_id=dict(type='int'),
+    link=dict(type='str'),
+    mode=dict(type='str', choices=list(MACVLAN_MODES)),
+    vni=dict(type='int'),
+    remote=dict(type='str'),
+    group=dict(type='str'),
+    local=dict(type='str'),
+    dstport=dict(type='int'),
+    underlay=dict(type='str', choices=['node', 'host']),
+)
+
+
+ROUTE_SPEC = dict(
+    dst=dict(type='str', required=True),
+    gateway=dict(type='str'),
+    dev=dict(type='str'),
+    metric=dict(type='int'),
+    table=dict(type='int'),
+)
+
+
+def node_spec():
+    """Options of one node; used at the top level and in each namespaces entry."""
+    return dict(
+        name=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent']),
+        loopback=dict(type='bool'),
+        hostname=dict(type='str'),
+        links=dict(type='list', elements='dict', options=LINK_SPEC),
+        routes=dict(type='list', elements='dict', options=ROUTE_SPEC),
+        sysctl=dict(type='dict'),
+        nameservers=dict(type='list', elements='str'),
+        search=dict(type='list', elements='str'),
+        hosts=dict(type='dict'),
+        purge=dict(type='bool'),
+        persist=dict(type='bool'),
+    )
+
+
+def netns():
+    spec = node_spec()
+    spec['state']['default'] = 'present'
+    spec['purge']['default'] = False
+    entry = node_spec()
+    entry['name']['required'] = True
+    spec['namespaces'] = dict(type='list', elements='dict', options=entry)
+    return dict(
+        argument_spec=spec,
+        mutually_exclusive=[['name', 'namespaces']],
+        required_one_of=[['name', 'namespaces']],
+        supports_check_mode=True,
+    )
+
+
+def nsproc():
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
+            type=dict(type='str', default='service', choices=['service', 'oneshot']),
+            command=dict(type='raw'),
+            env=dict(type='dict', no_log=True),
+            cwd=dict(type='path', default='/'),
+            user=dict(type='str'),
+            group=dict(type='str'),
+            umask=dict(type='str'),
+            node=dict(type='str'),
+            namespaces=dict(type='dict'),
+            hostname=dict(type='str'),
+            mount_proc=dict(type='bool'),
+            mounts=dict(type='list', elements='dict', options=dict(
+                dst=dict(type='path', required=True),
+                src=dict(type='path'),
+                type=dict(type='str', default='bind', choices=['bind', 'tmpfs']),
+                readonly=dict(type='bool', default=False),
+                options=dict(type='str'),
+                mkdir=dict(type='bool', default=True),
+            )),
+            uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+            gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+            map_root_user=dict(type='bool', default=False),
+            allow_host_root=dict(type='bool', default=False),
+            init=dict(type='bool'),
+            stop_signal=dict(type='str', default='TERM'),
+            stop_timeout=dict(type='float', default=10),
+            startup_check=dict(type='float', default=0.5),
+            timeout=dict(type='float', default=300),
+            stdout=dict(type='path'),
+            stderr=dict(type='path'),
+            limits=dict(type='dict', options=dict(
+                memory=dict(type='str'),
+                pids=dict(type='int'),
+                cpu=dict(type='float'),
+            )),
+            restart_on_change=dict(type='bool', default=True),
+            supervisor=dict(type='str', default='builtin', choices=['builtin', 'systemd']),
+            install_only=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+
+_RANGE = dict(start=dict(type='int'), count=dict(type='int', required=True))
+
+
+def uidmap():
+    return dict(
+        argument_spec=dict(
+            user=dict(type='str'),
+            subuid=dict(type='dict', options=_RANGE),
+            subgid=dict(type='dict', options=_RANGE),
+            exclusive=dict(type='bool', default=False),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            namespace=dict(type='str'),
+            uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+            gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+            map_root_user=dict(type='bool', default=False),
+            map_user=dict(type='str'),
+            allow_host_root=dict(type='bool', default=False),
+            recreate=dict(type='bool', default=False),
+            persist=dict(type='bool'),
+        ),
+        required_one_of=[['user', 'namespace']],
+        mutually_exclusive=[['uid_map', 'map_root_user', 'map_user']],
+        required_by={'subuid': 'user', 'subgid': 'user'},
+        supports_check_mode=True,
+    )
+
+
+def nsmount():
+    return dict(
+        argument_spec=dict(
+            namespace=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            propagation=dict(type='str', default='private', choices=['private', 'slave', 'shared', 'unbindable']),
+            mounts=dict(type='list', elements='dict', options=dict(
+                dst=dict(type='str', required=True),
+                src=dict(type='path'),
+                type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
+                ro=dict(type='bool', default=False),
+                recursive=dict(type='bool', default=True),
+                size=dict(type='str'),
+                mode=dict(type='str'),
+                lower=dict(type='list', elements='path'),
+                upper=dict(type='path'),
+                work=dict(type='path'),
+                state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
+                mkdir=dict(type='bool', default=True),
+            )),
+            purge=dict(type='bool', default=False),
+            rootfs=dict(type='path'),
+            pivot=dict(type='bool', default=True),
+            persist=dict(type='bool'),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def nsinfo():
+    return dict(
+        argument_spec=dict(
+            kinds=dict(type='list', elements='str', choices=list(KIND_NAMES)),
+            node=dict(type='str'),
+            service=dict(type='str'),
+            network=dict(type='bool', default=True),
+        ),
+        mutually_exclusive=[('node', 'service')],
+        supports_check_mode=True,
+    )
+
+
+# the options of a node that each node of a netns task declares for itself (not the task's state, purge, persist)
+NODE_OPTIONS = tuple(key for key in node_spec() if key not in ('name', 'state', 'purge', 'persist'))
+# a service's declaration, whichever supervisor keeps it running
+SERVICE_OPTIONS = tuple(key for key in nsproc()['argument_spec'] if key not in ('supervisor', 'install_only'))
+# the options of a node's user namespace (not the subordinate ranges of a user)
+USER_OPTIONS = tuple(key for key in uidmap()['argument_spec']
+                     if key not in ('user', 'subuid', 'subgid', 'exclusive', 'state', 'namespace', 'persist'))
