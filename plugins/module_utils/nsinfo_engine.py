@@ -190,10 +190,10 @@ def read_services():
     """The service records of nsproc, by name, with their live status."""
     out = {}
     try:
-        files = sorted(os.listdir(SERVICE_DIR))
+        found = sorted(os.listdir(SERVICE_DIR))
     except OSError:
         return out
-    for file_name in files:
+    for file_name in found:
         if not file_name.endswith('.json') or file_name.startswith('.'):
             continue
         name = file_name[:-len('.json')]

@@ -154,18 +154,18 @@ def restore_script(engine_dir, interpreter):
     ])
 
 
-def engine_id(files, interpreter):
+def engine_id(engine, interpreter):
     digest = hashlib.sha256(interpreter.encode('utf-8'))
-    for name in sorted(files):
-        digest.update(name.encode('utf-8') + b'\0' + files[name] + b'\0')
+    for name in sorted(engine):
+        digest.update(name.encode('utf-8') + b'\0' + engine[name] + b'\0')
     return digest.hexdigest()[:16]
 
 
 def engine_plan():
     """The change that installs the engine and links the restore command, or None when it is in place."""
     interpreter = sys.executable or '/usr/bin/python3'
-    files = engine_files()
-    ident = engine_id(files, interpreter)
+    engine = engine_files()
+    ident = engine_id(engine, interpreter)
     target = os.path.join(LIB_DIR, ident)
     script = os.path.join(target, 'nsforge-restore')
     complete = os.path.isfile(os.path.join(target, '.complete'))
@@ -178,7 +178,7 @@ def engine_plan():
 
     def apply():
         if not os.path.isfile(os.path.join(target, '.complete')):
-            _install_tree(target, files, interpreter)
+            _install_tree(target, engine, interpreter)
         files.make_dirs(os.path.dirname(RESTORE_COMMAND), 0o755)
         tmp = RESTORE_COMMAND + '.nsforge-tmp'
         files.remove(tmp)
@@ -193,7 +193,7 @@ def engine_plan():
     return Change('install the restore command %s (engine %s in %s)' % (RESTORE_COMMAND, ident, target), apply, undo, PH_PERSIST)
 
 
-def _install_tree(target, files, interpreter):
+def _install_tree(target, engine, interpreter):
     """Write the engine into a temporary folder next to target, then rename it into place."""
     files.make_dirs(LIB_DIR, 0o755)
     tmp = tempfile.mkdtemp(prefix='.install-', dir=LIB_DIR)
@@ -205,7 +205,7 @@ def _install_tree(target, files, interpreter):
             folder = os.path.join(folder, part)
             with open(os.path.join(folder, '__init__.py'), 'w'):
                 pass
-        for name, data in files.items():
+        for name, data in engine.items():
             with open(os.path.join(package, name), 'wb') as handle:
                 handle.write(data)
         script = os.path.join(tmp, 'nsforge-restore')

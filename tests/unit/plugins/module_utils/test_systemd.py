@@ -197,3 +197,22 @@ def test_main_usage():
     assert restore.main([]) == 2
     assert restore.main(['node']) == 2
     assert restore.main(['node', '../x']) == 1
+
+
+def test_the_engine_installs_and_its_undo_restores(tmp_path, monkeypatch):
+    """engine_plan's change writes the restore command's engine into a folder of its own, links the command to it,
+    and its undo removes the link; a second plan finds it in place."""
+    monkeypatch.setattr(persist, 'LIB_DIR', str(tmp_path / 'lib'))
+    monkeypatch.setattr(persist, 'RESTORE_COMMAND', str(tmp_path / 'sbin' / 'nsforge-restore'))
+    change = persist.engine_plan()
+    change.apply()
+    target = os.readlink(str(tmp_path / 'sbin' / 'nsforge-restore'))
+    folder = os.path.dirname(target)
+    package = os.path.join(folder, *persist.PACKAGE.split('.'))
+    assert sorted(os.listdir(package)) == sorted(['__init__.py'] + list(persist.engine_files()))
+    assert os.path.isfile(os.path.join(folder, '.complete'))
+    with open(target) as handle:
+        assert 'restore.main(sys.argv[1:])' in handle.read()
+    assert persist.engine_plan() is None
+    change.undo()
+    assert not os.path.lexists(str(tmp_path / 'sbin' / 'nsforge-restore'))
