@@ -96,7 +96,8 @@ def vxlan_endpoints(cur, link):
     change = {}
     if have_target != want_target:
         if link['group'] is not None or want_target is None or have_target is None \
-                or ipaddress.ip_address(have_target).is_multicast:
+                or ipaddress.ip_address(have_target).is_multicast \
+                or ipaddress.ip_address(have_target).version != ipaddress.ip_address(want_target).version:
             return None
         change['remote'] = want_target
     if cur.get('local') != link['local']:
@@ -152,7 +153,7 @@ TYPES = {
         'data': ((1, 'IFLA_VXLAN_ID', 'vni', 'u32'), (2, 'IFLA_VXLAN_GROUP', 'target', 'ip4'),
                  (16, 'IFLA_VXLAN_GROUP6', 'target', 'ip6'), (4, 'IFLA_VXLAN_LOCAL', 'local', 'ip4'),
                  (17, 'IFLA_VXLAN_LOCAL6', 'local', 'ip6'), (15, 'IFLA_VXLAN_PORT', 'dstport', 'be16'),
-                 (3, 'IFLA_VXLAN_LINK', 'link_index', 'u32')),
+                 (3, 'IFLA_VXLAN_LINK', 'parent_index', 'u32')),
     },
 }
 NAMES = sorted(TYPES, key=['veth', 'bridge', 'dummy', 'vlan', 'macvlan', 'vxlan'].index)
@@ -209,7 +210,7 @@ def settings(link):
     out = []
     for _number, name, key, codec in TYPES[link['type']].get('data', ()):
         value = link.get(key)
-        if value is None or key == 'link_index':
+        if value is None or key == 'parent_index':
             continue
         if codec in ('ip4', 'ip6') and (codec == 'ip6') != (':' in value):
             continue

@@ -145,7 +145,13 @@ class Session:
         host_by_index = None
         for info in links.values():
             info['master'] = by_index.get(info.pop('master_index'))
-            parent = info.get('link_index')
+            # a vxlan's parent is IFLA_VXLAN_LINK (its IFLA_LINK, sent when its socket is in another namespace, is
+            # its own index); another kind's is IFLA_LINK, an index of this namespace unless link_netnsid says
+            # another one, where it is no name of here
+            if info['kind'] == 'vxlan':
+                parent = info.pop('parent_index', None)
+            else:
+                parent = info.get('link_index') if info.get('link_netnsid') is None else None
             if info['kind'] in linktypes.PARENT_TYPES:
                 info['parent'] = by_index.get(parent) if parent else None
             if info['kind'] == 'vxlan' and ns_path is not None:
@@ -156,6 +162,8 @@ class Session:
                     if host_nsid is None:
                         host_nsid = raw.nsid_of(rtnl.HOST_NS)
                     info['underlay'] = 'host' if info['link_netnsid'] == host_nsid else 'other'
+                    # its parent is an interface of the namespace of its socket
+                    info['parent'] = None
                     if info['underlay'] == 'host' and parent:
                         if host_by_index is None:
                             host_by_index = dict((i['index'], i['name']) for i in self.raw(None).dump_links())
@@ -292,6 +300,8 @@ class Session:
             raise
 
     def route(self, ns_path, command, route):
+        """Add, replace or delete a route. Deleting one that is gone already is fine: the kernel drops the routes
+        through a link that goes (a veth whose peer went with its own namespace or link) or goes down."""
         ipr = self.sock(ns_path)
         args = {
             'dst': route['dst'],
@@ -302,12 +312,19 @@ class Session:
         if route.get('gateway'):
             args['gateway'] = route['gateway']
         if route.get('dev'):
+            index = self.raw(ns_path).index_of(route['dev'])
+            if index is None and command == 'del':
+                return
             args['oif'] = self.index_of(ns_path, route['dev'])
         if route.get('metric') is not None:
             args['priority'] = route['metric']
         if command == 'del':
             args.pop('proto')
-        ipr.route(command, **args)
+        try:
+            ipr.route(command, **args)
+        except _pyroute2()['NetlinkError'] as exc:
+            if command != 'del' or error_code(exc) != errno.ESRCH:
+                raise
 
 
 def _argument(attribute):

@@ -178,8 +178,9 @@ def parse_address(body):
     """(interface index, 'address/prefix') from the body of an RTM_NEWADDR message, or None."""
     family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(body, 0)
     attrs = parse_attrs(body, _IFADDR.size)
-    addr = _ip(attrs.get(IFA_LOCAL)) if family == socket.AF_INET else None
-    addr = addr or _ip(attrs.get(IFA_ADDRESS))
+    # IFA_LOCAL is the address of the interface when the kernel sends it (of either family); then IFA_ADDRESS is
+    # the far end of a point-to-point address
+    addr = _ip(attrs.get(IFA_LOCAL)) or _ip(attrs.get(IFA_ADDRESS))
     if not addr:
         return None
     return index, '%s/%d' % (addr, prefixlen)

@@ -89,8 +89,9 @@ def test_vlan_macvlan_and_vxlan_data():
             + attr(IFLA_VXLAN_LOCAL, socket.inet_aton('10.9.9.1')) + attr(IFLA_VXLAN_LINK, u32(2)))
     vxlan = nl.parse_link(link_body(8, 0, [attr(nl.IFLA_IFNAME, b'vx0\0'), attr(nl.IFLA_LINK, u32(0)), attr(
         nl.IFLA_LINKINFO, attr(nl.IFLA_INFO_KIND, b'vxlan\0') + attr(nl.IFLA_INFO_DATA, data))]))
-    assert (vxlan['vni'], vxlan['dstport'], vxlan['target'], vxlan['local'], vxlan['link_index']) == \
+    assert (vxlan['vni'], vxlan['dstport'], vxlan['target'], vxlan['local'], vxlan['parent_index']) == \
         (42, 4789, 'ff05::100', '10.9.9.1', 2)
+    assert vxlan['link_index'] == 0  # IFLA_LINK stays apart from the vxlan's parent (IFLA_VXLAN_LINK)
 
 
 def test_nsid_request_and_answer(monkeypatch):
@@ -122,6 +123,11 @@ def test_addresses():
     v6 = struct.pack('=BBBBI', socket.AF_INET6, 64, 0, 0, 5) + attr(nl.IFA_ADDRESS, socket.inet_pton(
         socket.AF_INET6, 'fd42:240::1'))
     assert nl.parse_address(v6) == (5, 'fd42:240::1/64')
+    # a point-to-point IPv6 address (ip addr add fd42:239:3::1 peer fd42:239:3::2/128): IFA_LOCAL is the address
+    p2p = struct.pack('=BBBBI', socket.AF_INET6, 128, 0, 0, 5) \
+        + attr(nl.IFA_ADDRESS, socket.inet_pton(socket.AF_INET6, 'fd42:239:3::2')) \
+        + attr(nl.IFA_LOCAL, socket.inet_pton(socket.AF_INET6, 'fd42:239:3::1'))
+    assert nl.parse_address(p2p) == (5, 'fd42:239:3::1/128')
     assert nl.parse_address(struct.pack('=BBBBI', socket.AF_INET, 8, 0, 0, 1)) is None
 
 
