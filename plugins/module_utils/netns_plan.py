@@ -90,7 +90,11 @@ class Planner:
         self._peers_into = None       # node name -> veth peers declared into it
         self._host = None
         self.changes = []
-        self.track = dict((d['name'], {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
+        # what check mode's view (netns_views.predicted_view) needs to know of the plan, per node: links deleted
+        # (purge), recreated, going down, vanishing (the ends of veths deleted elsewhere), bridges whose ports or
+        # their MTU or MAC change, declared bridges whose MTU is set, routes added and removed, files written
+        self.track = dict((d['name'], {'purge_links': set(), 'recreated': set(), 'downed': set(), 'vanish': set(),
+                                       'ports': set(), 'mtu_set': set(), 'peers_in': [], 'routes_added': [],
                                        'routes_removed': [], 'files': {}}) for d in decls)
         self.removed = dict((d['name'], {'interfaces': [], 'files': [], 'handles': []}) for d in decls)
 
@@ -133,7 +137,54 @@ class Planner:
         for decl in self.decls:
             if decl['state'] == 'present':
                 self.plan_present(decl)
+        for decl in self.decls:
+            if decl['state'] == 'present':
+                self.plan_vanishing(decl)
+                self.plan_bridge_mtu(decl)
         return ordered(self.changes)
+
+    def plan_vanishing(self, decl):
+        """The ends of veths that other nodes place here go with the veths that this task deletes (purge, a
+        recreation, a node declared absent); a veth that is created again brings a new end. This node's own veths
+        go with their ends in a node declared absent."""
+        name = decl['name']
+        track = self.track[name]
+        coming = set(p['name'] for p in track['peers_in'])
+        for ifname, cur in (self.actual[name]['links'] if self.actual[name]['exists'] else {}).items():
+            alias = cur.get('alias') or ''
+            if not alias.startswith(PEER_ALIAS_PREFIX):
+                continue
+            owner, _sep, link = alias[len(PEER_ALIAS_PREFIX):].partition('/')
+            odecl = self.by_name.get(owner)
+            if odecl is None:
+                continue
+            if odecl['state'] == 'absent' or link in self.track[owner]['purge_links'] | self.track[owner]['recreated']:
+                (track['recreated'] if ifname in coming else track['vanish']).add(ifname)
+                if cur.get('master'):
+                    track['ports'].add(cur['master'])
+        # and this node's veths whose far end is in a node that this task removes
+        mine = self.actual[name]['links'] if self.actual[name]['exists'] else {}
+        for other in self.decls:
+            if other['state'] != 'absent' or not self.actual[other['name']]['exists']:
+                continue
+            for cur in self.actual[other['name']]['links'].values():
+                owner, _sep, link = (cur.get('alias') or '')[len(PEER_ALIAS_PREFIX):].partition('/')
+                if (cur.get('alias') or '').startswith(PEER_ALIAS_PREFIX) and owner == name and link in mine:
+                    track['vanish'].add(link)
+                    if mine[link].get('master'):
+                        track['ports'].add(mine[link]['master'])
+
+    def plan_bridge_mtu(self, decl):
+        """A bridge takes the smallest MTU of its ports unless its own was set: a declared bridge MTU that it has
+        already, but not as set, is set once its ports change."""
+        name = decl['name']
+        track = self.track[name]
+        path = netns_path(name)
+        for link in decl['links']:
+            if link['type'] == 'bridge' and link['mtu'] is not None and link['name'] in track['ports'] \
+                    and link['name'] not in track['mtu_set']:
+                self.add(PH_UP, 'node %s: set %s mtu %d (its ports change)' % (name, link['name'], link['mtu']),
+                         lambda l=link: self.session.link_set(path, l['name'], {'mtu': l['mtu']}))
 
     def plan_absent(self, decl):
         name = decl['name']
@@ -194,12 +245,13 @@ class Planner:
         declared = dict((l['name'], l) for l in decl['links'])
         peers_in = self.peers_into(name)
         track['peers_in'] = [dict(p, is_peer=True) for p in peers_in]
-        # links of the node
-        for link in decl['links']:
+        # links of the node: parents before the links on them, which the kernel deletes with a recreated parent
+        for link in sorted(decl['links'], key=lambda item: item['type'] in linktypes.PARENT_TYPES):
             self.plan_link(decl, link, links, declared)
-        # purge undeclared links
+        # purge undeclared links, but not the parent of a declared link (deleting it would delete that link too)
         if decl['purge']:
-            keep = set(declared) | set(p['name'] for p in peers_in) | set(['lo'])
+            parents = set(l['link'] for l in decl['links'] if l['link'] is not None and l.get('underlay') != 'host')
+            keep = set(declared) | set(p['name'] for p in peers_in) | set(['lo']) | parents
             for ifname, cur in sorted(links.items()):
                 if ifname in keep or cur['kind'] == 'loopback':
                     continue
@@ -209,6 +261,8 @@ class Planner:
                     if owner != name and self.owner_alive(owner):
                         continue
                 track['purge_links'].add(ifname)
+                if cur.get('master'):
+                    track['ports'].add(cur['master'])
                 self.add(PH_LINK_DEL, 'node %s: delete undeclared interface %s' % (name, ifname),
                          lambda i=ifname: self.session.link_del(path, i))
         # peers placed into this node by veths of other nodes: their addresses are
@@ -254,13 +308,18 @@ class Planner:
         lopt = link['option']
         cur = links.get(link['name'])
         track = self.track[name]
-        # parents and masters must exist or be declared
+        # parents and masters must exist or be declared (a veth end that another node of the task puts here counts)
         if link['type'] in linktypes.PARENT_TYPES and link['link'] is not None:
             if link.get('underlay') == 'host':
                 if link['link'] not in self.host_links():
                     raise bad_option(lopt + '.link', link['link'], 'no interface of that name in the host, the underlay')
-            elif link['link'] not in declared and link['link'] not in links:
+            elif link['link'] not in declared and link['link'] not in links \
+                    and link['link'] not in set(p['name'] for p in track['peers_in']):
                 raise bad_option(lopt + '.link', link['link'], 'no interface of that name in node %s' % name)
+            if cur is not None and link.get('underlay') != 'host' and link['link'] in track['recreated']:
+                # its parent is deleted and created again, and the kernel deletes it with it: it is created again
+                track['recreated'].add(link['name'])
+                cur = None
         if link['master'] is not None and link['master'] not in declared:
             mcur = links.get(link['master'])
             if mcur is None:
@@ -295,6 +354,8 @@ class Planner:
             if why is not None:
                 create = True
                 track['recreated'].add(link['name'])
+                if cur.get('master'):
+                    track['ports'].add(cur['master'])
                 self.add(PH_LINK_DEL, 'node %s: delete interface %s to recreate it (%s)' % (name, link['name'], why),
                          lambda: self.session.link_del(path, link['name']))
                 if peer is not None and peer_cur is not None and not (
@@ -328,7 +389,7 @@ class Planner:
                 self.add(PH_LINK_SET, 'node %s: set %s %s' % (name, link['name'], words),
                          lambda: self.session.vxlan_set(path, link['name'], change),
                          lambda: self.session.vxlan_set(path, link['name'], undo))
-        self.plan_attrs(name, path, link, cur, decl['purge'], create)
+        self.plan_attrs(name, path, link, cur, decl['purge'], create, node=name)
         if peer is not None:
             ppath = self.path(peer['netns'])
             pname = 'host' if peer['netns'] is None else 'node %s' % peer['netns']
@@ -336,7 +397,7 @@ class Planner:
                      'addresses': peer['addresses']}
             if peer['netns'] is not None and peer['netns'] != name:
                 pspec['alias'] = '%s%s/%s' % (PEER_ALIAS_PREFIX, name, link['name'])
-            self.plan_attrs(pname, ppath, pspec, peer_cur, False, create, label=pname)
+            self.plan_attrs(pname, ppath, pspec, peer_cur, False, create, label=pname, node=peer['netns'])
 
     def _create(self, path, link):
         parent = None
@@ -363,9 +424,11 @@ class Planner:
                                    option=link['option'] + '.vni', value=link['vni'])
             raise
 
-    def plan_attrs(self, name, path, link, cur, purge, created, label=None):
-        """Attributes of one interface: mtu, mac, master, alias, addresses, state."""
+    def plan_attrs(self, name, path, link, cur, purge, created, label=None, node=None):
+        """Attributes of one interface: mtu, mac, master, alias, addresses, state. node: the node it is in
+        (None: the host)."""
         label = label or 'node %s' % name
+        track = self.track.get(node) if node is not None else None
         ifname = link['name']
         setting = {}
         undo = {}
@@ -385,13 +448,30 @@ class Planner:
             undo['master'] = have_master
         if link.get('alias') is not None and (created or (cur.get('alias') if cur else None) != link['alias']):
             setting['alias'] = link['alias']
+        if track is not None:
+            if 'mtu' in setting and cur is not None:
+                track['mtu_set'].add(ifname)
+            if 'master' in setting or (cur is not None and cur.get('master') and ('mtu' in setting or 'mac' in setting)):
+                track['ports'].update(m for m in (setting.get('master'), undo.get('master'), have_master) if m)
         if setting:
             words = ', '.join('%s %s' % (k, 'none' if v is None else v) for k, v in sorted(setting.items()))
             self.add(PH_LINK_SET, '%s: set %s %s' % (label, ifname, words),
                      lambda: self.session.link_set(path, ifname, setting),
                      (lambda: self.session.link_set(path, ifname, undo)) if undo and not created else None)
+        # administrative state: down before the addresses, since the kernel flushes a link's IPv6 addresses when it
+        # goes down (and keeps those added while it is down); up after them
+        want_up = (link.get('state') or 'up') == 'up'
+        have_up = cur['up'] if cur else False
+        if want_up != have_up:
+            self.add(PH_UP if want_up else PH_LINK_SET, '%s: set %s %s' % (label, ifname, 'up' if want_up else 'down'),
+                     lambda: self.session.link_set(path, ifname, {'state': 'up' if want_up else 'down'}),
+                     None if created else (lambda: self.session.link_set(path, ifname, {'state': 'up' if have_up else 'down'})))
+            if not want_up and track is not None:
+                track['downed'].add(ifname)
         # addresses
         have_addrs = addr_view(cur['addresses']) if cur else []
+        if not want_up and have_up:
+            have_addrs = [a for a in have_addrs if ':' not in a]
         want_addrs = link.get('addresses')
         if want_addrs is not None or purge:
             want_addrs = want_addrs or []
@@ -406,13 +486,6 @@ class Planner:
                     self.add(PH_ADDR, '%s: add address %s to %s' % (label, cidr, ifname),
                              lambda c=cidr: self.session.addr(path, 'add', ifname, c),
                              None if created else (lambda c=cidr: self.session.addr(path, 'del', ifname, c)))
-        # administrative state
-        want_up = (link.get('state') or 'up') == 'up'
-        have_up = cur['up'] if cur else False
-        if want_up != have_up:
-            self.add(PH_UP, '%s: set %s %s' % (label, ifname, 'up' if want_up else 'down'),
-                     lambda: self.session.link_set(path, ifname, {'state': 'up' if want_up else 'down'}),
-                     None if created else (lambda: self.session.link_set(path, ifname, {'state': 'up' if have_up else 'down'})))
 
     def plan_routes(self, decl, links, declared):
         name = decl['name']
@@ -430,37 +503,56 @@ class Planner:
             key = route_key(route)
             wanted.add(key)
             cur = actual.get(key)
+            if cur is not None and cur['dev'] in track['recreated'] | track['purge_links']:
+                # the kernel drops the routes through a link it deletes: the route is added again
+                track['routes_removed'].append(route_text(cur))
+                cur = None
             if cur is None:
-                track['routes_added'].append(route_text(route))
+                track['routes_added'].append(route)
                 self.add(PH_ROUTE, 'node %s: add route %s' % (name, route_text(route)),
                          lambda r=route: self.session.route(path, 'add', r),
                          lambda r=route: self.session.route(path, 'del', r))
             elif cur['gateway'] != route['gateway'] or (route['dev'] is not None and cur['dev'] != route['dev']) \
                     or cur['proto'] not in (3, 4):
                 track['routes_removed'].append(route_text(cur))
-                track['routes_added'].append(route_text(route))
+                track['routes_added'].append(route)
                 self.add(PH_ROUTE, 'node %s: replace route %s (was %s)' % (name, route_text(route), route_text(cur)),
                          lambda r=route: self.session.route(path, 'replace', r),
                          lambda c=cur: self.session.route(path, 'replace', c))
         if decl['purge']:
+            position = 0  # before the routes this node adds, in their sorted order
             for key, cur in sorted(actual.items(), key=lambda item: route_text(item[1])):
                 if key in wanted or cur['proto'] not in (3, 4):
                     continue
                 track['routes_removed'].append(route_text(cur))
-                self.changes.insert(0, Change('node %s: delete undeclared route %s' % (name, route_text(cur)),
-                                              lambda c=cur: self.session.route(path, 'del', c),
-                                              lambda c=cur: self.session.route(path, 'add', c), PH_ROUTE))
+                if cur['dev'] in track['recreated'] | track['purge_links'] | track['downed']:
+                    continue  # it goes with its link (deleted, or down), and a deletion would fail
+                self.changes.insert(position, Change('node %s: delete undeclared route %s' % (name, route_text(cur)),
+                                                     lambda c=cur: self.session.route(path, 'del', c),
+                                                     lambda c=cur: self.session.route(path, 'add', c), PH_ROUTE))
+                position += 1
 
     def plan_sysctl(self, decl):
         name = decl['name']
         act = self.actual[name]
-        for key, item in sorted(decl['sysctl'].items()):
+
+        def forwarding(key):
+            return key.endswith(('forwarding', 'ip_forward'))
+
+        # forwarding first: changing it resets accept_redirects (IPv4 forwarding, and ip_forward, set it to the
+        # opposite), so a declared accept_redirects is written after it, even when it has the value now
+        moved = any(forwarding(k) and act['sysctl'].get(k) != i['value'] for k, i in decl['sysctl'].items())
+        for key, item in sorted(decl['sysctl'].items(), key=lambda kv: (not forwarding(kv[0]), kv[0])):
             have = act['sysctl'].get(key)
-            if have == item['value']:
+            reset = moved and key.endswith('accept_redirects')
+            if have == item['value'] and not reset:
                 continue
-            if have is None and act['exists'] and not any(l['name'] in key.split('.') for l in decl['links']):
+            # a setting of a link that the task creates here (written eth0/10 for eth0.10) cannot exist before it
+            created = set(l['name'] for l in decl['links']) | set(p['name'] for p in self.track[name]['peers_in'])
+            if have is None and act['exists'] and not any(part.replace('/', '.') in created for part in key.split('.')):
                 raise bad_option(opt(decl['prefix'], 'sysctl'), key, 'no such setting in the network namespace of node %s' % name)
-            self.add(PH_SYSCTL, 'node %s: set %s = %s%s' % (name, key, item['value'], '' if have is None else ' (was %s)' % have),
+            why = ' (again: forwarding changes it)' if have == item['value'] else ('' if have is None else ' (was %s)' % have)
+            self.add(PH_SYSCTL, 'node %s: set %s = %s%s' % (name, key, item['value'], why),
                      lambda i=item, k=key: self._write_sysctl(name, k, i['path'], i['value']),
                      None if have is None else (lambda i=item, k=key, h=have: self._write_sysctl(name, k, i['path'], h)))
 

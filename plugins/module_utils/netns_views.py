@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import ipaddress
 
 from ansible_collections.nsforge.linux.plugins.module_utils import nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import netns_path
@@ -46,26 +47,34 @@ def actual_view(actual):
     return view
 
 
-def predicted_view(before, decl, changes_for_node):
-    """What the diff view will be after the changes; used in check mode."""
+def predicted_view(before, decl, track):
+    """What the diff view will be after the changes, for check mode: the declaration applied to the view before,
+    with what the kernel does as a consequence (netns_plan's track tells what the plan deletes, recreates, sets down
+    and attaches). A MAC or an MTU that the kernel will choose is None there (unknown)."""
     if decl['state'] == 'absent':
         return {'present': False}
     view = copy.deepcopy(before) if before.get('present') else {'present': True, 'links': {}, 'routes': [], 'sysctl': {}}
     if not before.get('present'):
         view['links']['lo'] = {'type': 'loopback', 'state': 'down', 'addresses': [], 'mtu': 65536, 'mac': '00:00:00:00:00:00'}
-    for name, link in list(view['links'].items()):
-        if changes_for_node['purge_links'] and name in changes_for_node['purge_links']:
+    gone = track['purge_links'] | track['vanish']
+    # a bridge that goes (or is created again) lets its ports go
+    lost = set(n for n in gone | track['recreated'] if view['links'].get(n, {}).get('type') == 'bridge')
+    for name in list(view['links']):
+        if name in gone:
             del view['links'][name]
+        elif view['links'][name].get('master') in lost:
+            view['links'][name].pop('master', None)
     if decl['loopback']:
         view['links']['lo']['state'] = 'up'
         view['links']['lo']['addresses'] = ['127.0.0.1/8', '::1/128']
-    for link in decl['links'] + changes_for_node['peers_in']:
+    for link in decl['links'] + track['peers_in']:
         cur = view['links'].get(link['name'])
-        recreate = link['name'] in changes_for_node['recreated']
-        if cur is None or recreate:
+        if cur is None or link['name'] in track['recreated']:
             cur = {'type': link['type'], 'state': 'down', 'addresses': [], 'mtu': 1500, 'mac': None}
             view['links'][link['name']] = cur
         cur['type'] = link['type']
+        if link['name'] in track['downed'] and cur['state'] == 'up':
+            cur['addresses'] = [a for a in cur['addresses'] if ':' not in a]  # the kernel flushes IPv6 on down
         cur['state'] = link.get('state') or 'up'
         for key in ('mtu', 'mac'):
             if link.get(key) is not None:
@@ -74,27 +83,59 @@ def predicted_view(before, decl, changes_for_node):
             cur['master'] = link['master']
         elif decl['purge'] and not link.get('is_peer'):
             cur.pop('master', None)
-        if link.get('addresses') is not None:
-            if decl['purge'] and not link.get('is_peer'):
-                cur['addresses'] = sorted(link['addresses'])
-            else:
-                cur['addresses'] = sorted(set(cur['addresses']) | set(link['addresses']))
-    routes = set(view['routes'])
-    for text in changes_for_node['routes_removed']:
-        routes.discard(text)
-    for text in changes_for_node['routes_added']:
-        routes.add(text)
-    view['routes'] = sorted(routes)
+        if decl['purge'] and not link.get('is_peer'):
+            cur['addresses'] = sorted(link.get('addresses') or [])
+        elif link.get('addresses') is not None:
+            cur['addresses'] = sorted(set(cur['addresses']) | set(link['addresses']))
+    _bridges(view, decl, track)
+    view['routes'] = _routes(view, track, gone | track['recreated'] | track['downed'])
     for key, item in decl['sysctl'].items():
         view['sysctl'][key] = item['value']
     if decl['hostname'] is not None:
         view['hostname'] = decl['hostname']
-    for key, content in changes_for_node['files'].items():
+    for key, content in track['files'].items():
         if content is None:
             view.pop(key, None)
         else:
             view[key] = content
     return view
+
+
+def _bridges(view, decl, track):
+    """A bridge whose ports change takes the smallest MTU and the lowest MAC of its ports (MTU 1500 and MAC
+    00:00:00:00:00:00 with none left), unless its own were set, now or by an earlier run, which the view does not
+    tell: so they are unknown (None) unless declared."""
+    declared = dict((l['name'], l) for l in decl['links'])
+    for name, cur in view['links'].items():
+        if cur['type'] != 'bridge' or name not in track['ports']:
+            continue
+        own = declared.get(name) or {}
+        for key in ('mtu', 'mac'):
+            if own.get(key) is None:
+                cur[key] = None
+
+
+def _routes(view, track, dropped):
+    """The routes after the plan: those it removes, and those through a link that goes or goes down (the kernel
+    drops them), out; those it adds in, with the link that the kernel picks for a gateway when none is declared."""
+    routes = set(view['routes'])
+    for text in track['routes_removed']:
+        routes.discard(text)
+    routes = set(r for r in routes if not any(' dev %s ' % d in r + ' ' for d in dropped))
+    for route in track['routes_added']:
+        if route['dev'] is None and route['gateway']:
+            route = dict(route, dev=_link_for(view, route['gateway']))
+        routes.add(route_text(route))
+    return sorted(routes)
+
+
+def _link_for(view, gateway):
+    """The link of the view whose address's network holds gateway, which the kernel will pick; '?' when no link or
+    several do (the kernel's choice then depends on the order of its routes)."""
+    address = ipaddress.ip_address(gateway)
+    found = set(name for name, link in view['links'].items() for cidr in link['addresses']
+                if address in ipaddress.ip_interface(cidr).network)
+    return found.pop() if len(found) == 1 else '?'
 
 
 def facts_of(name, actual):

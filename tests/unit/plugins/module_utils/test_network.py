@@ -244,7 +244,8 @@ def test_views_hide_link_local_and_predict():
     assert before['routes'] == ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0']
     decl = netns_options.normalize_node(params(name='n', purge=True, links=[
         link(name='eth0', type='veth', addresses=['10.0.0.5/24'], peer=peer('p'))]), '')
-    track = {'purge_links': set(), 'recreated': set(), 'peers_in': [], 'routes_added': [],
+    track = {'purge_links': set(), 'recreated': set(), 'downed': set(), 'vanish': set(), 'ports': set(),
+             'mtu_set': set(), 'peers_in': [], 'routes_added': [],
              'routes_removed': ['10.9.0.0/24 via 10.0.0.2 dev eth0 metric 0'], 'files': {}}
     after = netns_views.predicted_view(before, decl, track)
     assert after['links']['eth0']['addresses'] == ['10.0.0.5/24']
