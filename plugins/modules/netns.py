@@ -42,9 +42,9 @@ notes:
   - With O(persist), check mode and diff show the record, the unit and its links as files.
   - In check mode the diff's C(after) is predicted, with what the kernel does as a consequence (the far end of a
     deleted veth goes, the ports of a deleted bridge are let go, routes through a link that goes or goes down are
-    dropped, a link set down loses its IPv6 addresses). What the kernel chooses is null there, or C(dev ?) in a
-    route: the MAC of a new link, the MTU and MAC of a bridge whose ports change (unless declared), the link of a
-    gateway that several links reach.
+    dropped, a link set down loses its IPv6 addresses). What the kernel chooses is null there (the MAC of a new
+    link, the MTU and MAC of a bridge whose ports change, unless declared), or C(dev ?) in a route (the link of a
+    gateway that several links reach).
 extends_documentation_fragment:
   - nsforge.linux.attributes
 options:
