@@ -125,6 +125,13 @@ def first_of(preferred, others):
     return st.sampled_from(choices)
 
 
+def put(draw, target, key, strategy):
+    """target[key] = a value drawn from strategy, unless it draws None (the option is left out)."""
+    value = draw(strategy)
+    if value is not None:
+        target[key] = value
+
+
 def draw_link(draw, node, link, bridges, others, old):
     """The options of one link of node (its name and type drawn already); old: the link of that name and type that
     the first declaration gave the node, if any, whose peer's node, VNI and remote come first (shrinking keeps them)."""
@@ -137,36 +144,22 @@ def draw_link(draw, node, link, bridges, others, old):
         peer = {'name': 'p%s%s' % (node[-1], link['name'])}
         if netns is not None:
             peer['netns'] = netns
-        addresses = draw(ADDRESSES)
-        if addresses is not None:
-            peer['addresses'] = addresses
-        mtu = draw(optional(st.sampled_from(MTUS)))
-        if mtu is not None:
-            peer['mtu'] = mtu
+        put(draw, peer, 'addresses', ADDRESSES)
+        put(draw, peer, 'mtu', optional(st.sampled_from(MTUS)))
         if netns is not None and bridges[netns]:
-            master = draw(optional(st.sampled_from(bridges[netns])))
-            if master is not None:
-                peer['master'] = master
+            put(draw, peer, 'master', optional(st.sampled_from(bridges[netns])))
         link['peer'] = peer
     elif kind == 'vxlan':
         link['vni'] = draw(first_of(old.get('vni'), [100 + slot, 200 + slot]))   # unique per node
         link['remote'] = draw(first_of(old.get('remote'), list(REMOTES)))
-    addresses = draw(ADDRESSES)
-    if addresses is not None:
-        link['addresses'] = addresses
-    mtu = draw(optional(st.sampled_from(MTUS)))
-    if mtu is not None:
-        link['mtu'] = mtu
+    put(draw, link, 'addresses', ADDRESSES)
+    put(draw, link, 'mtu', optional(st.sampled_from(MTUS)))
     variant = draw(optional(st.sampled_from((1, 2))))
     if variant is not None:
         link['mac'] = '02:39:%02x:%02x:00:%02x' % (POOL.index(node), slot, variant)
-    state = draw(st.sampled_from((None, 'up', 'down')))
-    if state is not None:
-        link['state'] = state
+    put(draw, link, 'state', st.sampled_from((None, 'up', 'down')))
     if kind != 'bridge' and bridges[node]:
-        master = draw(optional(st.sampled_from(bridges[node])))
-        if master is not None:
-            link['master'] = master
+        put(draw, link, 'master', optional(st.sampled_from(bridges[node])))
 
 
 def draw_routes(draw, links):
