@@ -135,7 +135,7 @@ EXAMPLES = r'''
 
 - name: Work inside the nodes
   hosts: nodes
-  gather_facts: true          # ansible_hostname and ansible_all_ipv4_addresses are the node's
+  gather_facts: true          # ansible_facts['hostname'] and ['all_ipv4_addresses'] are the node's
   tasks:
     - name: The node's addresses
       ansible.builtin.command:
@@ -145,7 +145,7 @@ EXAMPLES = r'''
     - name: A file in the node's own view of the file system
       ansible.builtin.copy:
         dest: /data/motd
-        content: "Welcome to {{ ansible_hostname }}\n"
+        content: "Welcome to {{ ansible_facts['hostname'] }}\n"
         mode: "0644"
 
 # A single task in a node, from a play on the host that built it

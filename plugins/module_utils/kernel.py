@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import platform
+import selectors
 
 from ansible_collections.nsforge.linux.plugins.module_utils import files
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
@@ -365,6 +366,46 @@ def in_child(func, *args):
     if 'error' in result:
         raise NsforgeError(result['error'])
     return result['ok']
+
+
+def run(argv):
+    """(exit status, stdout bytes, stderr bytes) of a command given as an argument vector (no shell), run by a
+    fork and exec here: the restore command runs outside AnsibleModule, so it has no run_command. A program that
+    cannot be run gives status 127 and the reason on stderr."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(out_r)
+            os.close(err_r)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.execvp(argv[0], argv)
+        except BaseException as exc:  # pylint: disable=broad-except
+            os.write(2, ('cannot run %s: %s' % (argv[0], exc)).encode('utf-8', 'replace'))
+        finally:
+            os._exit(127)
+    os.close(out_w)
+    os.close(err_w)
+    chunks = {out_r: [], err_r: []}
+    try:
+        with selectors.DefaultSelector() as selector:
+            for fd in chunks:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map():
+                for key, _events in selector.select():
+                    data = os.read(key.fd, 65536)
+                    if data:
+                        chunks[key.fd].append(data)
+                    else:
+                        selector.unregister(key.fd)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+        _pid, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return code, b''.join(chunks[out_r]), b''.join(chunks[err_r])
 
 
 @contextlib.contextmanager

@@ -50,6 +50,14 @@ def misplaced_elements(argument_spec, params, prefix=''):
     return None
 
 
+def fail_early(spec, params, msg, option, hide=False):
+    """Fail naming an option before the module's own AnsibleModule is built: through one that takes the options as
+    they are. Values of no_log options are not logged; with hide, no value is."""
+    raw = dict((key, {'type': 'raw', 'no_log': hide or bool(spec['argument_spec'].get(key, {}).get('no_log'))})
+               for key in params if not key.startswith('_ansible_'))
+    AnsibleModule(argument_spec=raw, supports_check_mode=True).fail_json(msg=msg, option=option)
+
+
 def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
     """spec: dict of AnsibleModule keyword arguments; converge(module, session) -> result dict.
 
@@ -58,12 +66,12 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
     params = basic._load_params()
     found = misplaced_elements(spec['argument_spec'], params)
     if found:
-        # A module that takes the options as they are, only to fail naming the one at fault; the
-        # value itself is not shown (it may hold a secret of a no_log option).
-        raw = dict((key, {'type': 'raw', 'no_log': bool(spec['argument_spec'].get(key, {}).get('no_log'))})
-                   for key in params if not key.startswith('_ansible_'))
-        AnsibleModule(argument_spec=raw, supports_check_mode=True).fail_json(
-            msg='%s: expected a mapping of suboptions, got a %s' % (found[0], type(found[1]).__name__), option=found[0])
+        fail_early(spec, params, '%s: expected a mapping of suboptions, got a %s' % (found[0], type(found[1]).__name__),
+                   found[0])
+    for key, value in sorted(params.items() if isinstance(params, dict) else []):
+        # AnsibleModule logs the options to syslog, which refuses a NUL character (Python 3.12 and later)
+        if isinstance(value, str) and '\x00' in value and not key.startswith('_ansible_'):
+            fail_early(spec, params, '%s: invalid value %r: a NUL character is not allowed' % (key, value), key, hide=True)
     module = AnsibleModule(**spec)
     if callable(needs_pyroute2):
         needs_pyroute2 = needs_pyroute2(module.params)

@@ -15,9 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import subprocess
 
-from ansible_collections.nsforge.linux.plugins.module_utils import files
+from ansible_collections.nsforge.linux.plugins.module_utils import files, kernel
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import RECORD_DIR, RESTORE_COMMAND, UNIT_DIR
 
@@ -224,14 +223,10 @@ def enable_target(unit):
 def systemctl(*args):
     """Run systemctl with an argument vector; raise NsforgeError with its stderr when it fails."""
     argv = ['systemctl'] + list(args)
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    except OSError as exc:
-        raise NsforgeError('%s: %s' % (' '.join(argv), exc))
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode('utf-8', 'replace').strip()
-        raise NsforgeError('%s failed (exit code %d): %s' % (' '.join(argv), proc.returncode, stderr))
-    return proc.stdout.decode('utf-8', 'replace')
+    code, stdout, stderr = kernel.run(argv)
+    if code != 0:
+        raise NsforgeError('%s failed (exit code %d): %s' % (' '.join(argv), code, stderr.decode('utf-8', 'replace').strip()))
+    return stdout.decode('utf-8', 'replace')
 
 
 def daemon_reload():

@@ -52,6 +52,8 @@ def run_module(name, args):
             os.dup2(err_w, 2)
             from ansible.module_utils import basic
             basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8')
+            if hasattr(basic, '_ANSIBLE_PROFILE'):
+                basic._ANSIBLE_PROFILE = 'legacy'  # ansible-core 2.19 and later: how AnsiballZ serializes results
             importlib.import_module(PREFIX + name).main()
             code = 0
         except SystemExit as exc:
