@@ -182,7 +182,7 @@ EXAMPLES = r'''
     namespace: red
     state: absent
 
-- name: red's view survives reboot (recreated at boot by nsforge-node@red.service)
+- name: Node red's view survives reboot (recreated at boot by nsforge-node@red.service)
   nsforge.linux.nsmount:
     namespace: red
     persist: true

@@ -145,7 +145,7 @@ EXAMPLES = r'''
     user: "0"
     command: [sleep, infinity]
 
-- name: tenant1's user namespace survives reboot
+- name: Node tenant1's user namespace survives reboot
   nsforge.linux.uidmap:
     namespace: tenant1
     map_user: svc-tenant
