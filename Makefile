@@ -24,13 +24,13 @@ DIST := $(BUILD)/dist
 COLLECTIONS := $(BUILD)/collections
 PYBIN := $(BUILD)/pybin
 
-# Interpreter for .venv: an explicit python3.11 first (ansible-core 2.18 needs >= 3.11).
-PYTHON ?= $(shell for v in 3.11 3.12 3.13; do $(ROOT)/.ci/find_python.sh $$v && break; done)
+# Interpreter for .venv: an explicit python3.12 first (ansible-core 2.21, the newest, needs >= 3.12 on the controller).
+PYTHON ?= $(shell for v in 3.12 3.13; do $(ROOT)/.ci/find_python.sh $$v && break; done)
 # Every sanity test on SANITY_PYTHON; then the MULTI_PYTHON_TESTS (the tests that
 # depend on the Python version) on each of OTHER_PYTHONS that exists here
 # (modules: tests/config.yml says python_requires >= 3.9).
-SANITY_PYTHON ?= 3.11
-OTHER_PYTHONS ?= 3.9 3.10 3.12 3.13
+SANITY_PYTHON ?= 3.12
+OTHER_PYTHONS ?= 3.9 3.10 3.11 3.13
 MULTI_PYTHON_TESTS ?= compile import
 # Integration targets to run (default: all under tests/integration/targets/).
 TARGET ?=
@@ -58,7 +58,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: test-home help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -67,14 +67,18 @@ help: ## Show this help
 	@echo "Variables: PYTHON=$(PYTHON)"
 	@echo "  TARGET=<integration target>  SANITY_PYTHON=$(SANITY_PYTHON)  OTHER_PYTHONS='$(OTHER_PYTHONS)'"
 	@echo "  LAB_PLAYBOOK=$(LAB_PLAYBOOK)  MOLECULE_SCENARIO=$(MOLECULE_SCENARIO) (empty: all)"
+	@echo "  MATRIX_CORES='$(MATRIX_CORES)'"
 
 ## ---------------------------------------------------------------- environment
 
 venv: $(VENV)/.installed ## Create .venv and install tests/requirements.txt
 
 $(VENV)/.installed: tests/requirements.txt
-	@if [ -z "$(PYTHON)" ]; then echo "no Python >= 3.11 found (set PYTHON=/path/to/python3.11)" >&2; exit 1; fi
+	@if [ -z "$(PYTHON)" ]; then echo "no Python >= 3.12 found (set PYTHON=/path/to/python3.12)" >&2; exit 1; fi
 	@echo "--- creating $(VENV) with $(PYTHON)"
+	@# a .venv of another Python (an older checkout's 3.11) is made again
+	@if [ -x "$(VBIN)/python" ] && [ "$$("$(VBIN)/python" -c 'import sys; print(sys.version_info[:2])')" != "$$("$(PYTHON)" -c 'import sys; print(sys.version_info[:2])')" ]; then \
+	  rm -rf "$(VENV)"; fi
 	@if [ ! -x "$(VBIN)/python" ]; then "$(PYTHON)" -m venv "$(VENV)"; fi
 	"$(VBIN)/python" -m pip install --quiet --upgrade pip
 	"$(VBIN)/python" -m pip install --quiet -r tests/requirements.txt
@@ -118,7 +122,13 @@ lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
 
 ## ---------------------------------------------------------------- tests
 
-TEST_STAGES := sanity units lint integration molecule bench-quick
+TEST_STAGES := sanity units lint docs-lint galaxy integration molecule bench-quick matrix
+
+# The ansible-core versions the collection claims (meta/runtime.yml: requires_ansible >=2.17.0): each one's
+# sanity, build and install, and integration targets netns and matrix_smoke (.ci/matrix.sh).  The version in .venv
+# (tests/requirements.txt, the newest) runs everything in the stages before, so the matrix runs only its smoke.
+MATRIX_CORES ?= 2.17 2.18 2.19 2.20 2.21
+VENV_CORE = $(shell "$(VBIN)/python" -c 'from ansible.release import __version__ as v; print(".".join(v.split(".")[:2]))')
 
 # ansible-test keeps its virtual environments in ~/.ansible/test/venv and rebuilds one that has no marker file, so
 # two checkouts running sanity at once (or a run killed while it built one) would pull them from under each other:
@@ -127,13 +137,13 @@ TEST_STAGES := sanity units lint integration molecule bench-quick
 # configuration (~/.config/pip), through XDG_CONFIG_HOME.
 TEST_HOME ?= /tmp/nsforge-home-$(shell printf '%s' "$(ROOT)" | sha256sum | cut -c1-12)
 USER_CONFIG := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
-sanity: export HOME := $(TEST_HOME)
-sanity: export XDG_CONFIG_HOME := $(USER_CONFIG)
+sanity matrix: export HOME := $(TEST_HOME)
+sanity matrix: export XDG_CONFIG_HOME := $(USER_CONFIG)
 
 test-home:
 	@install -d -m 0700 "$(TEST_HOME)"
 
-test: venv tools ## The whole suite: sanity, units, integration, molecule (stops at the first failure)
+test: venv tools ## The whole suite: every stage of TEST_STAGES in turn (stops at the first failure)
 	@times=(); for stage in $(TEST_STAGES); do \
 	  echo "=== make test: $$stage"; start=$$SECONDS; \
 	  if ! $(MAKE) --no-print-directory $$stage; then \
@@ -147,7 +157,7 @@ test: venv tools ## The whole suite: sanity, units, integration, molecule (stops
 # derived from the pip version this ansible-test pins.
 GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(shell "$(VBIN)/python" -c \
   'from ansible_test._internal.python_requirements import get_venv_packages as g; \
-   from types import SimpleNamespace as N; print(g(N(version="3.11"))["pip"].replace(".", "_"))').py
+   from types import SimpleNamespace as N; print(g(N(version="$(SANITY_PYTHON)"))["pip"].replace(".", "_"))').py
 
 sanity: venv tools pythons copy test-home ## ansible-test sanity (all on SANITY_PYTHON; compile+import on OTHER_PYTHONS)
 	@mkdir -p "$(dir $(GET_PIP_CACHE))"
@@ -188,6 +198,29 @@ molecule: venv tools collection ## Molecule scenarios (all, or MOLECULE_SCENARIO
 # playbooks and Molecule scenarios, against the installed collection, offline.
 lint: venv collection ## ansible-lint --profile production on roles, playbooks and molecule scenarios
 	cd "$(ROOT)" && "$(VBIN)/ansible-lint" --offline --nocolor roles playbooks extensions/molecule
+
+matrix: venv tools pythons collection test-home ## ansible-core matrix: MATRIX_CORES' sanity, build and targets (.ci/matrix.sh)
+	MATRIX_PYTHON="$(PYTHON)" MATRIX_DONE="$(VENV_CORE)" MATRIX_HOST_VENV="$(VENV)" \
+	  MATRIX_HOST_COLLECTIONS="$(COLLECTIONS)" "$(ROOT)/.ci/matrix.sh" "$(ROOT)" "$(BUILD)" $(MATRIX_CORES)
+
+test-matrix: matrix ## The same as make matrix
+
+# The documentation tools (docs/requirements-docs.txt) live in a virtual environment of their own.
+DOCS_VENV := $(BUILD)/docs-venv
+
+docs: venv collection ## The HTML documentation site in build/docs/html (antsibull-docs and Sphinx; .ci/build_docs.sh)
+	"$(ROOT)/.ci/build_docs.sh" "$(DOCS_VENV)" "$(COLLECTIONS)" "$(BUILD)/docs"
+
+docs-lint: docs ## The site builds; antsibull-docs lint-collection-docs and ansible-lint on every EXAMPLES find nothing
+	cd "$(COLLECTIONS)/ansible_collections/nsforge/linux" && PATH="$(DOCS_VENV)/bin:$$PATH" \
+	  ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" "$(DOCS_VENV)/bin/antsibull-docs" lint-collection-docs \
+	  --plugin-docs --no-skip-rstcheck --check-extra-docs-refs .
+	@echo "--- antsibull-docs lint-collection-docs --plugin-docs: no finding"
+	cd "$(ROOT)" && "$(VBIN)/python" .ci/lint_examples.py "$(COLLECTIONS)"
+
+galaxy: venv tools collection ## Galaxy's path: the tarball, installed in a fresh venv, deploys and destroys a lab
+	@rm -rf "$(BUILD)/galaxy"
+	"$(ROOT)/tests/galaxy/run.sh" "$$(ls "$(DIST)"/nsforge-linux-*.tar.gz)" "$(BUILD)/galaxy"
 
 ## ---------------------------------------------------------------- benchmarks
 

@@ -3,6 +3,9 @@
 # that ansible-core and pyroute2, that version's ansible-test sanity on a copy of the collection, the collection
 # built and installed with that version's ansible-galaxy, and the integration targets netns and matrix_smoke; then
 # matrix_smoke with the newest version and the oldest and the newest managed-host Python found (3.9 to 3.13).
+# A version's sanity (mostly CPU) runs while its integration targets (mostly waiting on the kernel and on Ansible's
+# round trips) run beside it: the two take about the time of the longer one on two cores.  Its output goes to
+# BUILD/matrix/VERSION/sanity.log, shown when it ends (all of it when it fails).
 #
 # Usage: .ci/matrix.sh ROOT BUILD VERSION...
 # Environment: MATRIX_PYTHON (the controller Python of every version's venv; default: the first of 3.12, 3.13),
@@ -22,15 +25,29 @@ fi
 pyversion=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 times=()
 
-step() {  # NAME COMMAND...: run it, note its duration, stop the matrix at the first failure
+run_step() {  # NAME COMMAND...: run it and note its duration; its exit status in step_rc
   local name=$1 start=$SECONDS
   shift
   echo "=== matrix: $name"
-  if ! "$@"; then
-    echo "=== matrix: $name FAILED after $((SECONDS - start))s" >&2
-    exit 1
+  # In a subshell on a line of its own, so that errexit holds inside the functions (bash ignores it in a
+  # function run as the condition of an if or in a || list).
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  step_rc=$?
+  set -e
+  if [ "$step_rc" -ne 0 ]; then
+    echo "=== matrix: $name FAILED after $((SECONDS - start))s (exit status $step_rc)" >&2
+  else
+    times+=("$name $((SECONDS - start))s")
   fi
-  times+=("$name $((SECONDS - start))s")
+}
+
+step() {  # NAME COMMAND...: run_step, and stop the matrix at its failure
+  run_step "$@"
+  [ "$step_rc" -eq 0 ] || exit 1
 }
 
 venv_for() {  # VERSION DIR: DIR/venv with ansible-core VERSION.* and pyroute2
@@ -45,9 +62,12 @@ venv_for() {  # VERSION DIR: DIR/venv with ansible-core VERSION.* and pyroute2
   "$dir/venv/bin/ansible" --version | sed -n 1p
 }
 
-sanity_for() {  # DIR: that version's ansible-test sanity on a copy of the collection, on MATRIX_PYTHON
+copy_for() {  # DIR: a copy of the collection (the files git sees) for that version's sanity and build
+  "$root/.ci/copy_tree.sh" "$1/ansible_collections/nsforge/linux"
+}
+
+sanity_for() {  # DIR: that version's ansible-test sanity on the copy, on MATRIX_PYTHON
   local dir=$1 copy=$1/ansible_collections/nsforge/linux pip
-  "$root/.ci/copy_tree.sh" "$copy"
   # ansible-test bootstraps pip with a script it downloads from a host out of reach: the offline stand-in, under
   # the name of the pip version that this ansible-test pins (see the Makefile's sanity target)
   pip=$("$dir/venv/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages as g
@@ -55,6 +75,43 @@ from types import SimpleNamespace as N; print(g(N(version="'"$pyversion"'"))["pi
   mkdir -p "$HOME/.ansible/test/cache"
   install -m 0644 "$root/.ci/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_$pip.py"
   (cd "$copy" && PATH="$dir/venv/bin:$PATH" "$dir/venv/bin/ansible-test" sanity --color no --python "$pyversion")
+}
+
+sanity_start() {  # VERSION DIR: that version's sanity in the background, its output to DIR/sanity.log
+  local version=$1 dir=$2
+  echo "=== matrix: $version sanity (in the background: $dir/sanity.log)"
+  rm -f "$dir/sanity.log" "$dir/sanity.rc" "$dir/sanity.seconds"
+  (
+    set +e
+    start=$SECONDS
+    (
+      set -e
+      sanity_for "$dir"
+    ) > "$dir/sanity.log" 2>&1
+    echo $? > "$dir/sanity.rc"
+    echo $((SECONDS - start)) > "$dir/sanity.seconds"
+  ) &
+  sanity_pid=$!
+}
+
+sanity_wait() {  # VERSION DIR [FOREGROUND_RC]: wait for the background sanity, show it; stop on any failure
+  local version=$1 dir=$2 foreground_rc=${3:-0} rc seconds
+  wait "$sanity_pid" || true
+  rc=$(cat "$dir/sanity.rc" 2>/dev/null || echo 1)
+  seconds=$(cat "$dir/sanity.seconds" 2>/dev/null || echo '?')
+  if [ "$rc" -ne 0 ]; then
+    cat "$dir/sanity.log" >&2
+    echo "=== matrix: $version sanity FAILED after ${seconds}s (exit status $rc; output above and in $dir/sanity.log)" >&2
+    exit 1
+  fi
+  # What it ran, and its verdict: the last lines (the full output is in the log).
+  grep -c '^Running sanity test' "$dir/sanity.log" | sed "s/^/--- $version sanity: tests run: /"
+  tail -n 3 "$dir/sanity.log"
+  echo "=== matrix: $version sanity passed (${seconds}s)"
+  times+=("$version sanity ${seconds}s")
+  if [ "$foreground_rc" -ne 0 ]; then
+    exit 1
+  fi
 }
 
 collection_for() {  # DIR: the collection built and installed with that version's ansible-galaxy
@@ -81,9 +138,12 @@ for version in "${versions[@]}"; do
       "$root/tests/integration/run.sh" matrix_smoke
     continue
   fi
-  step "$version sanity" sanity_for "$dir"
+  step "$version copy" copy_for "$dir"
   step "$version collection" collection_for "$dir"
-  step "$version integration (netns, matrix_smoke)" integration_for "$dir" netns matrix_smoke
+  sanity_start "$version" "$dir"
+  # the integration targets beside it; at their failure, the sanity still ends (no process left behind) first
+  run_step "$version integration (netns, matrix_smoke)" integration_for "$dir" netns matrix_smoke
+  sanity_wait "$version" "$dir" "$step_rc"
 done
 
 # The modules' own code on the oldest and the newest managed-host Python found, with the newest ansible-core.
