@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The steps of tests/galaxy/run.sh that create namespaces, links, mounts and processes; they run inside ONE
 # throwaway sandbox (tests/sandbox.sh), which takes the lab with it when it ends:
-#   1. ansible-playbook nsforge.linux.lab (the installed collection's playbooks/lab.yml) deploys the default lab;
+#   1. ansible-playbook nsforge.linux.lab (the installed collection's playbooks/lab.yml) deploys the default lab,
+#      with -e lab_graph_dir=WORK_DIR/pictures (where its picture goes);
 #   2. tools independent of the modules see it: `ip netns list` shows web-a, web-b, tenant, vault and lan, and web-b
-#      fetches http://<web-a's address>/ (web-a answers with its hostname);
-#   3. the same playbook again changes nothing (changed=0 in the recap);
-#   4. ansible-playbook nsforge.linux.destroy removes it: `ip netns list` is empty.
+#      fetches http://<web-a's address>/ (web-a answers with its hostname); the picture is in WORK_DIR/pictures;
+#   3. the same playbook again, without lab_graph_dir, changes nothing (changed=0 in the recap);
+#   4. ansible-playbook nsforge.linux.destroy removes it: `ip netns list` is empty;
+#   5. `ansible-galaxy collection verify --offline`: the plays wrote nothing into the installed collection.
 # Each playbook's output goes to WORK_DIR/<step>.log (its recap is shown; on failure, its last lines).
 #
 # Usage (run.sh does this): PATH=WORK_DIR/venv/bin:... ANSIBLE_COLLECTIONS_PATH=WORK_DIR/collections \
@@ -42,23 +44,24 @@ check_setting() {
   echo "$(ansible-playbook --version | sed -n 1p); collections: $ANSIBLE_COLLECTIONS_PATH"
 }
 
-playbook() {  # LOG PLAYBOOK: run PLAYBOOK (a fully qualified name) against the inventory, output to WORK_DIR/LOG
-  local log=$work/$1 rc=0
-  (cd "$work" && ansible-playbook -i "$inventory" "$2") > "$log" 2>&1 || rc=$?
+playbook() {  # LOG PLAYBOOK [ARGS...]: run PLAYBOOK (a fully qualified name) against the inventory, output to WORK_DIR/LOG
+  local log=$work/$1 playbook=$2 rc=0
+  shift 2
+  (cd "$work" && ansible-playbook -i "$inventory" "$playbook" "$@") > "$log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "... last lines of $log:" >&2
     tail -n 40 "$log" >&2
-    fail "ansible-playbook -i $inventory $2 failed (exit $rc); its whole output: $log"
+    fail "ansible-playbook -i $inventory $playbook $* failed (exit $rc); its whole output: $log"
   fi
   sed -n '/^PLAY RECAP/,$p' "$log" | sed '/^[[:space:]]*$/d'
 }
 
 deploy() {
-  playbook deploy.log nsforge.linux.lab
+  playbook deploy.log nsforge.linux.lab -e "lab_graph_dir=$work/pictures"
 }
 
 check_lab() {
-  local names node addr answer tries
+  local names node addr answer tries ext
   names=$(ip netns list | awk '{ print $1 }' | sort | paste -s -d ' ')
   echo "ip netns list: $names"
   for node in "${lab_nodes[@]}"; do
@@ -83,9 +86,16 @@ check_lab() {
     "web-a "*) ;;
     *) fail "http://$addr/ answered '$answer', not web-a's server" ;;
   esac
-  # The netlab role draws the topology next to the topology file: inside the installed collection.
-  [ -s "$installed/playbooks/topologies/default.svg" ] \
-    || fail "no picture $installed/playbooks/topologies/default.svg drawn by the netlab role"
+  # The picture goes where lab_graph_dir says, not next to the topology inside the installed collection.
+  if [ ! -s "$work/pictures/default.svg" ] || [ ! -s "$work/pictures/default.png" ]; then
+    fail "no picture $work/pictures/default.svg and .png drawn by the netlab role (lab_graph_dir)"
+  fi
+  echo "pictures: $(cd "$work/pictures" && echo *)"
+  for ext in dot svg png; do
+    if [ -e "$installed/playbooks/topologies/default.$ext" ]; then
+      fail "a picture written into the installed collection: $installed/playbooks/topologies/default.$ext"
+    fi
+  done
 }
 
 deploy_again() {
@@ -105,9 +115,15 @@ destroy() {
   echo "ip netns list: empty"
 }
 
+verify() {
+  (cd "$work" && ansible-galaxy collection verify nsforge.linux --offline) \
+    || fail "ansible-galaxy collection verify nsforge.linux --offline: the installed collection was modified"
+}
+
 step "setting" check_setting
 step "ansible-playbook nsforge.linux.lab" deploy
 step "lab check (ip netns, web-b -> web-a:80)" check_lab
 step "ansible-playbook nsforge.linux.lab again (changed=0)" deploy_again
 step "ansible-playbook nsforge.linux.destroy (no node left)" destroy
+step "ansible-galaxy collection verify --offline (nothing written into it)" verify
 summary
