@@ -225,8 +225,8 @@ galaxy: venv tools collection ## Galaxy's path: the tarball, installed in a fres
 ## ---------------------------------------------------------------- benchmarks
 
 # Each measurement runs in its own sandbox (tests/sandbox.sh).  W1 (d) needs
-# community.general: bench/run.py unpacks it from PyPI's `ansible` package
-# into build/bench/collections once.
+# community.general: bench/run.py unpacks it from PyPI's `ansible` package (14.5.0)
+# into build/bench/collections-<version> once.
 BENCH_ENV = BENCH_COLLECTIONS="$(COLLECTIONS)" BENCH_PYTHON="$(VBIN)/python" BENCH_CACHE="$(BUILD)/bench"
 BENCH_ARGS ?=
 

@@ -22,22 +22,25 @@ import subprocess
 import sys
 import zipfile
 
+import topology
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SANDBOX = os.path.join(ROOT, 'tests', 'sandbox.sh')
 PYTHON = os.environ.get('BENCH_PYTHON', sys.executable)
 CACHE = os.environ.get('BENCH_CACHE', os.path.join(ROOT, 'build', 'bench'))
-# The release of the `ansible` package that goes with ansible-core 2.18; only its community.general is used.
-ANSIBLE_PACKAGE = 'ansible==11.13.0'
+# The release of the `ansible` package that goes with ansible-core 2.21 (ansible 14); only its community.general is used.
+ANSIBLE_PACKAGE = 'ansible==14.5.0'
 IPNETNS_MAX = 100  # the common Ansible way is measured up to this N and extrapolated beyond
 
 
 def community_general():
     """A collections folder holding community.general (unpacked from the `ansible` package on PyPI)."""
-    target = os.path.join(CACHE, 'collections')
+    version = ANSIBLE_PACKAGE.split('==')[1]
+    target = os.path.join(CACHE, 'collections-' + version)
     if os.path.isdir(os.path.join(target, 'ansible_collections', 'community', 'general')):
         return target
-    download = os.path.join(CACHE, 'download')
+    download = os.path.join(CACHE, 'download-' + version)
     subprocess.run([PYTHON, '-m', 'pip', 'download', '--quiet', '--no-deps', '--dest', download, ANSIBLE_PACKAGE],
                    check=True)
     wheel = [f for f in os.listdir(download) if f.startswith('ansible-') and f.endswith('.whl')][0]
@@ -275,8 +278,10 @@ def markdown(summary, info, opts, command):
         '',
         '## W1: a lab of N nodes',
         '',
-        'Each node: a network namespace, `lo` up, a veth to bridge `br0` in a switch node, one IPv4 and one IPv6 '
-        'address, a default route, a hostname (`bench/topology.py`).',
+        'Each node: a network namespace, `lo` up, a veth to a bridge in a switch node, one IPv4 and one IPv6 '
+        'address, a default route, a hostname (`bench/topology.py`). The nodes are spread over bridges of at most '
+        '%d ports, as a user of a large lab would (the kernel refuses a bridge\'s 1,025th port): one bridge up to '
+        'N = %d, two at 1,000.' % (topology.PORTS, topology.PORTS),
         '',
         '- (a) one `nsforge.linux.netns` task with the `namespaces` list, through `ansible-playbook` (whole run);',
         '- (b) the same again, nothing to change (`changed: false` checked);',
@@ -366,6 +371,20 @@ def markdown(summary, info, opts, command):
     return '\n'.join(lines)
 
 
+KEEP_MARK = '<!-- Written by hand, kept by bench/run.py when it writes the tables again. -->'
+
+
+def kept_text(path):
+    """The hand-written part of an earlier output file: from KEEP_MARK on (empty when there is none)."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except (IOError, OSError):
+        return ''
+    at = text.find(KEEP_MARK)
+    return '' if at < 0 else '\n' + text[at:]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
@@ -404,8 +423,9 @@ def main():
     if opts.output:
         if os.path.dirname(opts.output) and not os.path.isdir(os.path.dirname(opts.output)):
             os.makedirs(os.path.dirname(opts.output))
+        kept = kept_text(opts.output)
         with open(opts.output, 'w') as handle:
-            handle.write(markdown(summary, machine(), opts, command))
+            handle.write(markdown(summary, machine(), opts, command) + kept)
         print('wrote %s' % opts.output)
     for what, measured, met in summary['targets']:
         print('%-4s %s: %s' % ('ok' if met else 'MISS', what, measured))

@@ -4,9 +4,13 @@
 """One benchmark measurement, run inside a throwaway sandbox (tests/sandbox.sh) by bench/run.py.
 
 Usage: workload.py w1 WAY N | w2 SERVICES NODES | w3 SERVICES [RUNS] | soak NODES SERVICES RUNS
+       workload.py engine-profile N [TOP]
 Prints one JSON object: the timings, the peak resident memory of the measured
 process where there is one, and `verified`, the result of checking with
 independent tools (ip, nsenter, /proc, lsns) that the declared state exists.
+engine-profile runs the netns engine on the W1 lab of N nodes under cProfile,
+from scratch and again, and prints, for each run, its time and the TOP
+functions (default 25) by their own time, then by cumulative time.
 
 Environment: BENCH_PYTHON (the interpreter with ansible-core and pyroute2),
 BENCH_COLLECTIONS (ANSIBLE_COLLECTIONS_PATH holding nsforge.linux and, for
@@ -95,9 +99,15 @@ def verify_w1(n):
     want = set(['sw'] + ['n%d' % i for i in range(1, n + 1)])
     if names != want:
         problems.append('ip netns list: %d namespaces, %d expected' % (len(names), len(want)))
-    ports = json.loads(sh(['ip', '-n', 'sw', '-j', 'link', 'show', 'master', 'br0']) or '[]')
-    if len([p for p in ports if 'UP' in p.get('flags', [])]) != n:
-        problems.append('bridge br0: %d ports up, %d expected' % (len(ports), n))
+    # every port on its bridge and up
+    want_master = dict((topology.node(i)['port'], topology.node(i)['bridge']) for i in range(1, n + 1))
+    links = json.loads(sh(['ip', '-n', 'sw', '-j', 'link', 'show']) or '[]')
+    got_master = dict((link['ifname'], link.get('master')) for link in links
+                      if link['ifname'] in want_master and 'UP' in link.get('flags', []))
+    if got_master != want_master:
+        wrong = sorted(set(want_master) - set(p for p, m in got_master.items() if m == want_master[p]))
+        problems.append('%d of %d ports not up on their bridge (%s%s)'
+                        % (len(wrong), n, ', '.join(wrong[:5]), '...' if len(wrong) > 5 else ''))
     # every node: eth0 up with both addresses, a default route (ip -all netns exec runs ip once per namespace)
     addr_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show', 'dev', 'eth0'])
     route_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'default'])
@@ -111,7 +121,7 @@ def verify_w1(n):
         if got != sorted([item['v4'], item['v6']]) or not links or 'UP' not in links[0].get('flags', []):
             problems.append('%s: eth0 addresses %s' % (item['name'], got))
         default = json.loads(routes.get(item['name']) or '[]')
-        if [r.get('gateway') for r in default] != [str(topology.GW4)]:
+        if [r.get('gateway') for r in default] != [item['gw4']]:
             problems.append('%s: default route %s' % (item['name'], default))
     # hostnames of a sample of nodes, with nsenter (a process per node is too slow for all)
     for i in sorted(set([1, n, (n + 1) // 2])):
@@ -415,7 +425,41 @@ def soak(node_count, count, runs):
             'verified': not problems, 'problems': problems[:10]}
 
 
+def engine_profile(n, top):
+    """The netns engine on the W1 lab under cProfile: where its time goes (docs/benchmarks.md, "What grows")."""
+    import cProfile
+    import importlib
+    import io
+    import pstats
+    sys.path.insert(0, COLLECTIONS)
+    # imported before the profiler starts: the profile is of the work, not of the imports
+    for name in ('ansible.module_utils.common.arg_spec', 'ansible_collections.nsforge.linux.plugins.module_utils.netlink',
+                 'ansible_collections.nsforge.linux.plugins.module_utils.netns_engine'):
+        importlib.import_module(name)
+    args = topology.netns_args(n)
+    for label in ('from scratch', 'again'):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        seconds, changed = engine_netns(args)
+        profiler.disable()
+        print('=== engine, W1 %s, %s: %.2f s under cProfile (changed: %s)' % (topology.describe(n), label, seconds,
+                                                                              changed))
+        for order in ('tottime', 'cumulative'):
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).strip_dirs().sort_stats(order).print_stats(top)
+            print('--- by %s' % order)
+            print('\n'.join(line for line in text.getvalue().splitlines() if line.strip()
+                            and not line.lstrip().startswith(('Ordered by', 'List reduced'))))
+    problems = verify_w1(n)
+    print('=== verified: %s' % ('yes' if not problems else '; '.join(problems)))
+    if problems:
+        raise SystemExit(1)
+
+
 def main(argv):
+    if argv[0] == 'engine-profile':
+        engine_profile(int(argv[1]), int(argv[2]) if len(argv) > 2 else 25)
+        return
     if argv[0] == 'w1':
         out = w1(argv[1], int(argv[2]))
     elif argv[0] == 'w2':
