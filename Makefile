@@ -153,16 +153,11 @@ test: venv tools ## The whole suite: every stage of TEST_STAGES in turn (stops a
 
 # ansible-test bootstraps pip in every virtual environment it creates with a
 # get-pip.py it downloads from a host that is not reachable from here; it uses a
-# cached copy when one exists.  Put the offline stand-in there, under the name
-# derived from the pip version this ansible-test pins.
-GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(shell "$(VBIN)/python" -c \
-  'from ansible_test._internal.python_requirements import get_venv_packages as g; \
-   from types import SimpleNamespace as N; print(g(N(version="$(SANITY_PYTHON)"))["pip"].replace(".", "_"))').py
+# cached copy when one exists: .ci/offline_get_pip.sh puts the offline stand-in there.
 
 sanity: venv tools pythons copy test-home ## ansible-test sanity (all on SANITY_PYTHON; compile+import on OTHER_PYTHONS)
-	@mkdir -p "$(dir $(GET_PIP_CACHE))"
-	@install -m 0644 "$(ROOT)/.ci/get_pip_offline.py" "$(GET_PIP_CACHE)"
-	@echo "--- pip bootstrap for ansible-test: $(GET_PIP_CACHE)"
+	@path=$$("$(ROOT)/.ci/offline_get_pip.sh" "$(VBIN)/python" "$(SANITY_PYTHON)") && \
+	  echo "--- pip bootstrap for ansible-test: $$path"
 	@if cat "$(COPY)"/tests/sanity/ignore-*.txt 2>/dev/null | grep -vqE '^[[:space:]]*(#|$$)'; then \
 	  echo "entries in tests/sanity/ignore-*.txt are not allowed: fix the code instead" >&2; exit 1; fi
 	cd "$(COPY)" && "$(VBIN)/ansible-test" sanity --color no --python $(SANITY_PYTHON)

@@ -23,6 +23,7 @@ if [ -z "$python" ]; then
   exit 1
 fi
 pyversion=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+pyroute2=$("$root/.ci/requirement.sh" pyroute2)
 times=()
 
 run_step() {  # NAME COMMAND...: run it and note its duration; its exit status in step_rc
@@ -56,7 +57,7 @@ venv_for() {  # VERSION DIR: DIR/venv with ansible-core VERSION.* and pyroute2
     rm -rf "$dir/venv"
     "$python" -m venv "$dir/venv"
     "$dir/venv/bin/python" -m pip install --quiet --upgrade pip
-    "$dir/venv/bin/python" -m pip install --quiet "ansible-core==$version.*" 'pyroute2>=0.9.1,<0.10'
+    "$dir/venv/bin/python" -m pip install --quiet "ansible-core==$version.*" "$pyroute2"
     touch "$dir/venv/.installed"
   fi
   "$dir/venv/bin/ansible" --version | sed -n 1p
@@ -67,13 +68,9 @@ copy_for() {  # DIR: a copy of the collection (the files git sees) for that vers
 }
 
 sanity_for() {  # DIR: that version's ansible-test sanity on the copy, on MATRIX_PYTHON
-  local dir=$1 copy=$1/ansible_collections/nsforge/linux pip
-  # ansible-test bootstraps pip with a script it downloads from a host out of reach: the offline stand-in, under
-  # the name of the pip version that this ansible-test pins (see the Makefile's sanity target)
-  pip=$("$dir/venv/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages as g
-from types import SimpleNamespace as N; print(g(N(version="'"$pyversion"'"))["pip"].replace(".", "_"))')
-  mkdir -p "$HOME/.ansible/test/cache"
-  install -m 0644 "$root/.ci/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_$pip.py"
+  local dir=$1 copy=$1/ansible_collections/nsforge/linux
+  # ansible-test bootstraps pip with a script it downloads from a host out of reach: the offline stand-in
+  "$root/.ci/offline_get_pip.sh" "$dir/venv/bin/python" "$pyversion" >/dev/null
   (cd "$copy" && PATH="$dir/venv/bin:$PATH" "$dir/venv/bin/ansible-test" sanity --color no --python "$pyversion")
 }
 
@@ -164,7 +161,7 @@ for host_python in "${host_pythons[@]}"; do
   if [ ! -f "$dir/.installed" ]; then
     rm -rf "$dir"
     "$host_python" -m venv "$dir"
-    "$dir/bin/python" -m pip install --quiet 'pyroute2>=0.9.1,<0.10'
+    "$dir/bin/python" -m pip install --quiet "$pyroute2"
     touch "$dir/.installed"
   fi
   step "managed-host Python $v (ansible-core $newest)" env SMOKE_PYTHON="$dir/bin/python" \

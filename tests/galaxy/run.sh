@@ -70,9 +70,11 @@ make_venv() {
 }
 
 install_packages() {
+  local pyroute2
+  pyroute2=$("$root/.ci/requirement.sh" pyroute2)
   # pip keeps the caller's environment and configuration (index, certificates); PYTHONPATH would leak the checkout.
   env -u PYTHONPATH -u PYTHONHOME "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    ansible-core 'pyroute2>=0.9.1,<0.10'
+    ansible-core "$pyroute2"
   "${clean_env[@]}" "$venv/bin/python" -m pip list --disable-pip-version-check --format=freeze \
     | grep -iE '^(ansible-core|pyroute2)==' | tr '\n' ' '
   echo
