@@ -155,6 +155,10 @@ if [ "${#found[@]}" -gt 1 ]; then
   host_pythons+=("${found[-1]}")
 fi
 newest=${versions[-1]}
+# the controller: .venv's (make passes it; the newest ansible-core) or else the newest version's of this matrix
+controller_venv=${MATRIX_HOST_VENV:-$build/matrix/$newest/venv}
+controller_collections=${MATRIX_HOST_COLLECTIONS:-$build/matrix/$newest/collections}
+controller_core=$("$controller_venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
 for host_python in "${host_pythons[@]}"; do
   v=$("$host_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   dir=$build/matrix/host-$v
@@ -164,9 +168,8 @@ for host_python in "${host_pythons[@]}"; do
     "$dir/bin/python" -m pip install --quiet "$pyroute2"
     touch "$dir/.installed"
   fi
-  step "managed-host Python $v (ansible-core $newest)" env SMOKE_PYTHON="$dir/bin/python" \
-    VENV="${MATRIX_HOST_VENV:-$build/matrix/$newest/venv}" \
-    ANSIBLE_COLLECTIONS_PATH="${MATRIX_HOST_COLLECTIONS:-$build/matrix/$newest/collections}" \
+  step "managed-host Python $v (ansible-core $controller_core)" env SMOKE_PYTHON="$dir/bin/python" \
+    VENV="$controller_venv" ANSIBLE_COLLECTIONS_PATH="$controller_collections" \
     "$root/tests/integration/run.sh" matrix_smoke
 done
 echo "=== matrix: passed (${times[*]})"
