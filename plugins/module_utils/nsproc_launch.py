@@ -260,133 +260,187 @@ def _open_log(path):
 
 def launch(cfg):
     """Start the service; return its record. Nothing is left behind when it fails."""
-    joins = []
-    out_fd = err_fd = None
-    dirs = []
-    pid_b = None
-    keeper_running = False
-    try:
-        # join targets are opened now, so a vanished one fails before anything starts
-        own_userns = kernel.ns_id(kernel.ns_path('user'))[1]
-        order = []
-        for kind in JOIN_ORDER:
-            spec = cfg['namespaces'][kind]
-            if spec['mode'] == 'join':
-                if spec.get('service') and not alive({'pid': spec['pid'], 'start_time': spec['start_time']}):
-                    raise bad_option('namespaces.%s' % kind, spec['label'], 'the service is no longer running')
-                # namespaces owned by our own user namespace are joined before a user namespace is
-                # joined: after it, this process has no rights left over them
-                if kind == 'user':
-                    phase = 1
-                else:
-                    phase = 0 if kernel.owner_userns_inode(spec['path']) == own_userns else 2
-                order.append((phase, JOIN_ORDER.index(kind), kind, spec['path']))
-        for _phase, _index, kind, path in sorted(order):
-            joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
-        # the view a child mount view is copied from: the joined one, else the host's (this process's)
-        mnt_parent = None
-        if cfg['mount_view'] == 'child':
-            joined = [fd for kind, fd in joins if kind == 'mnt']
-            mnt_parent = os.fstat(joined[0]).st_ino if joined else kernel.ns_id(kernel.ns_path('mnt'))[1]
-        out_fd = _open_log(cfg['stdout'])
-        err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
-        err_offset = os.fstat(err_fd).st_size
-        dirs = cgroups.create(cfg['name'], cfg['limits'])
+    return Launch(cfg).finish()
+
+
+class Launch:
+    """One service's start in two halves, so that a task that starts many overlaps their startup checks.
+
+    Making it (begin) forks the keeper and the launcher, writes the ID maps, puts the service into its cgroups and
+    lets it go; finish() waits for the launcher's report (the startup check, or a one-shot command's end) and returns
+    the record. Between the two, the launch holds one pipe. Nothing is left behind when either half fails.
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.pid_a = self.pid_b = self.pid_k = None
+        self.keeper_running = False
+        self.dirs = []
+        self.result = {}
+        self.buf = b''
+        self.info_r = None
+        self.mnt_parent = None
+        self.err_offset = 0
+        self.started = time.time()
+        joins = []
+        out_fd = err_fd = None
+        try:
+            # join targets are opened now, so a vanished one fails before anything starts
+            own_userns = kernel.ns_id(kernel.ns_path('user'))[1]
+            order = []
+            for kind in JOIN_ORDER:
+                spec = cfg['namespaces'][kind]
+                if spec['mode'] == 'join':
+                    if spec.get('service') and not alive({'pid': spec['pid'], 'start_time': spec['start_time']}):
+                        raise bad_option('namespaces.%s' % kind, spec['label'], 'the service is no longer running')
+                    # namespaces owned by our own user namespace are joined before a user namespace is
+                    # joined: after it, this process has no rights left over them
+                    if kind == 'user':
+                        phase = 1
+                    else:
+                        phase = 0 if kernel.owner_userns_inode(spec['path']) == own_userns else 2
+                    order.append((phase, JOIN_ORDER.index(kind), kind, spec['path']))
+            for _phase, _index, kind, path in sorted(order):
+                joins.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+            # the view a child mount view is copied from: the joined one, else the host's (this process's)
+            if cfg['mount_view'] == 'child':
+                joined = [fd for kind, fd in joins if kind == 'mnt']
+                self.mnt_parent = os.fstat(joined[0]).st_ino if joined else kernel.ns_id(kernel.ns_path('mnt'))[1]
+            out_fd = _open_log(cfg['stdout'])
+            err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
+            self.err_offset = os.fstat(err_fd).st_size
+            self.dirs = cgroups.create(cfg['name'], cfg['limits'])
+            self._fork(joins, out_fd, err_fd)
+        except BaseException:
+            self._clean_up()
+            raise
+        finally:
+            for _kind, fd in joins:
+                _close_quietly(fd)
+            for fd in set(f for f in (out_fd, err_fd) if f is not None):
+                os.close(fd)
+
+    def _fork(self, joins, out_fd, err_fd):
+        """Fork the keeper, which forks the launcher; read its reports until the service is let go."""
+        cfg = self.cfg
         info_r, info_w = os.pipe()
         map_r, map_w = os.pipe()
         go_r, go_w = os.pipe()
+        self.info_r = info_r
         # A service in the host's PID namespace gets no keeper: its own orphans would be reparented to the keeper
         # (a subreaper of their namespace) and stay zombies, since the keeper never reaps.
         # Nor does one that systemd supervises (cfg keeper False): systemd must reap it to see it exit and restart it.
         hold = find_program('sleep', None) if cfg['namespaces']['pid']['mode'] != 'host' and cfg.get('keeper', True) else None
-        pid_k = os.fork()
-        if pid_k == 0:
-            os.close(info_r)
-            os.close(map_w)
-            _keeper(hold, (cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd))
-        keeper_running = True
-        for fd in (info_w, map_r, go_r):
-            os.close(fd)
-        result = {}
-        buf = b''
-        pid_a = None
         try:
-            while True:
-                ready = select.select([info_r], [], [], max(cfg['timeout'], cfg['startup_check']) + 30)[0]
+            self.pid_k = os.fork()
+            if self.pid_k == 0:
+                os.close(info_r)
+                os.close(map_w)
+                _keeper(hold, (cfg, joins, info_w, map_r, go_r, go_w, out_fd, err_fd))
+            self.keeper_running = True
+            for fd in (info_w, map_r, go_r):
+                os.close(fd)
+            info_w = map_r = go_r = None
+            self._read(map_w, go_w, until_go=True)
+        finally:
+            for fd in (info_w, map_r, go_r, map_w, go_w):
+                if fd is not None:
+                    _close_quietly(fd)
+
+    def _read(self, map_w=None, go_w=None, until_go=False):
+        """Handle the launcher's reports: until the service is let go (until_go), else until the launcher ends."""
+        cfg = self.cfg
+        try:
+            while not (until_go and self.pid_b is not None):
+                ready = select.select([self.info_r], [], [], max(cfg['timeout'], cfg['startup_check']) + 30)[0]
                 if not ready:
                     raise NsforgeError('the service did not report back in time')
-                data = os.read(info_r, 65536)
+                data = os.read(self.info_r, 65536)
                 if not data:
                     break
-                buf += data
-                while b'\n' in buf:
-                    line, buf = buf.split(b'\n', 1)
+                self.buf += data
+                while b'\n' in self.buf:
+                    line, self.buf = self.buf.split(b'\n', 1)
                     msg = json.loads(line.decode('utf-8'))
                     if 'launcher' in msg:
-                        pid_a = msg['launcher']
+                        self.pid_a = msg['launcher']
                     elif 'userns' in msg:
                         _write_maps(msg['userns'], cfg)
                         os.write(map_w, b'1')
                     elif 'pid' in msg:
-                        pid_b = msg['pid']
-                        cgroups.attach(dirs, pid_b)
+                        self.pid_b = msg['pid']
+                        cgroups.attach(self.dirs, self.pid_b)
                         os.write(go_w, b'1')
                     else:
-                        result.update(msg)
+                        self.result.update(msg)
         except BaseException:
             # the launcher and the service wait on pipes: end them before waiting
-            for pid in (pid_b, pid_a):
+            for pid in (self.pid_b, self.pid_a):
                 if pid is not None:
                     _kill_quietly(pid)
             raise
-        finally:
-            for fd in (info_r, map_w, go_w):
-                os.close(fd)
-        if not result.get('running'):
-            # nothing to hold: the keeper exits by itself, or is ended here
-            _end_keeper(pid_k)
-            keeper_running = False
-        if 'error' in result:
-            raise NsforgeError('could not start: %s' % result['error'])
-        if 'timeout' in result:
-            raise NsforgeError('the one-shot command ran longer than timeout (%ss) and was killed; stderr: %s'
-                               % (result['timeout'], tail(cfg['stderr'], err_offset)), option='timeout')
-        if 'exited' in result:
-            code = result['exited']
-            if cfg['type'] == 'oneshot' and code == 0:
-                cgroups.remove(dirs)
-                record = _record(cfg, pid_b, None, [])
-                record.update(status='exited', exit_code=0, pid=None, start_time=None)
-                return record
-            what = 'the command' if cfg['type'] == 'oneshot' else 'the service exited during startup_check and'
-            raise NsforgeError('%s failed with exit code %d%s; stderr: %s'
-                               % (what, code, ' (signal %d)' % result['signal'] if 'signal' in result else '',
-                                  tail(cfg['stderr'], err_offset) or '(empty)'), exit_code=code)
-        if not result.get('running') or pid_b is None:
-            raise NsforgeError('could not start: no report from the launcher')
-        record = _record(cfg, pid_b, ns_inodes(pid_b), dirs)
-        record['mnt_parent'] = mnt_parent
-        record['stderr_offset'] = err_offset
-        found = proc_stat(pid_k)
-        record['keeper'] = {'pid': pid_k, 'start_time': found[1] if found else None}
-        if not alive(record):
-            raise NsforgeError('the service exited right after startup; stderr: %s' % tail(cfg['stderr'], err_offset))
-        return record
-    except Exception:
-        if pid_b is not None:
-            _kill_quietly(pid_b)
-        if keeper_running:
-            _end_keeper(pid_k)
-        cgroups.remove(dirs)
-        raise
-    finally:
-        for _kind, fd in joins:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        for fd in set(f for f in (out_fd, err_fd) if f is not None):
-            os.close(fd)
+
+    def finish(self):
+        """Wait for the launcher's last report; return the service's record."""
+        cfg = self.cfg
+        try:
+            self._read()
+            _close_quietly(self.info_r)
+            self.info_r = None
+            result = self.result
+            if not result.get('running'):
+                # nothing to hold: the keeper exits by itself, or is ended here
+                _end_keeper(self.pid_k)
+                self.keeper_running = False
+            if 'error' in result:
+                raise NsforgeError('could not start: %s' % result['error'])
+            if 'timeout' in result:
+                raise NsforgeError('the one-shot command ran longer than timeout (%ss) and was killed; stderr: %s'
+                                   % (result['timeout'], tail(cfg['stderr'], self.err_offset)), option='timeout')
+            if 'exited' in result:
+                code = result['exited']
+                if cfg['type'] == 'oneshot' and code == 0:
+                    cgroups.remove(self.dirs)
+                    record = _record(cfg, self.pid_b, None, [])
+                    record.update(status='exited', exit_code=0, pid=None, start_time=None)
+                    return record
+                what = 'the command' if cfg['type'] == 'oneshot' else 'the service exited during startup_check and'
+                raise NsforgeError('%s failed with exit code %d%s; stderr: %s'
+                                   % (what, code, ' (signal %d)' % result['signal'] if 'signal' in result else '',
+                                      tail(cfg['stderr'], self.err_offset) or '(empty)'), exit_code=code)
+            if not result.get('running') or self.pid_b is None:
+                raise NsforgeError('could not start: no report from the launcher')
+            record = _record(cfg, self.pid_b, ns_inodes(self.pid_b), self.dirs)
+            record['mnt_parent'] = self.mnt_parent
+            record['stderr_offset'] = self.err_offset
+            found = proc_stat(self.pid_k)
+            record['keeper'] = {'pid': self.pid_k, 'start_time': found[1] if found else None}
+            if not alive(record):
+                raise NsforgeError('the service exited right after startup; stderr: %s'
+                                   % tail(cfg['stderr'], self.err_offset))
+            return record
+        except BaseException:
+            self._clean_up()
+            raise
+
+    def _clean_up(self):
+        """After a failure: end what was started, remove the cgroups, close the pipe."""
+        if self.pid_b is not None:
+            _kill_quietly(self.pid_b)
+        if self.keeper_running:
+            _end_keeper(self.pid_k)
+            self.keeper_running = False
+        cgroups.remove(self.dirs)
+        if self.info_r is not None:
+            _close_quietly(self.info_r)
+            self.info_r = None
+
+
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _kill_quietly(pid):
@@ -446,18 +500,24 @@ def stop(record, sig_name, timeout):
     group = record.get('namespace_modes', {}).get('pid') != 'new'
     sig = getattr(signal, 'SIG' + sig_name)
     _signal(pid, sig, group)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not alive(record):
-            break
-        time.sleep(0.02)
-    if alive(record):
+    if not _gone(record, timeout):
         _signal(pid, signal.SIGKILL, group)
-        deadline = time.time() + 10
-        while time.time() < deadline and alive(record):
-            time.sleep(0.02)
+        _gone(record, 10)
     if alive(record):
         raise NsforgeError('service %s (pid %d) did not stop even after KILL' % (record['name'], pid))
+
+
+def _gone(record, timeout):
+    """Whether the recorded process ends within timeout seconds. Polled at 1 ms at first, growing to 20 ms: most
+    services end within milliseconds of their stop signal, and a task that stops hundreds waits for each."""
+    deadline = time.time() + timeout
+    pause = 0.001
+    while alive(record):
+        if time.time() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+    return True
 
 
 def _signal(pid, sig, group):
@@ -472,13 +532,25 @@ def _signal(pid, sig, group):
 
 
 def relaunch(cfg, old):
-    """Start a service whose record was old (None for a new one); return its new record, which counts the crashes
-    in a row (old exited, not stopped) and keeps how the previous run ended. The old zombie (if any) is released
-    only once the new start worked, so a failed start keeps its code."""
-    ended = last_exit(old)
-    crashed = ended is not None and old.get('type') != 'oneshot'
-    new = launch(cfg)
-    release_keeper(old)
-    new['crashes'] = old.get('crashes', 0) + 1 if crashed else 0
-    new['previous_exit'] = dict(ended, at=old.get('started_at')) if crashed else None
-    return new
+    """Start a service whose record was old (None for a new one); return its new record."""
+    return Relaunch(cfg, old).finish()
+
+
+class Relaunch:
+    """A start (Launch) after the record old, in two halves: the new record counts the crashes in a row (old exited,
+    not stopped) and keeps how the previous run ended. The old zombie (if any) is released only once the new start
+    worked, so a failed start keeps its code."""
+
+    def __init__(self, cfg, old):
+        self.old = old
+        self.ended = last_exit(old)
+        self.launch = Launch(cfg)
+
+    def finish(self):
+        old, ended = self.old, self.ended
+        crashed = ended is not None and old.get('type') != 'oneshot'
+        new = self.launch.finish()
+        release_keeper(old)
+        new['crashes'] = old.get('crashes', 0) + 1 if crashed else 0
+        new['previous_exit'] = dict(ended, at=old.get('started_at')) if crashed else None
+        return new
