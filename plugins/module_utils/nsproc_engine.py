@@ -46,6 +46,8 @@ class Context:
         self.stop_timeout = params.get('stop_timeout') or 0
         self.install_only = bool(params.get('install_only'))
         self.take_over = False                # set by a supervisor that takes over a service started by another
+        self.batch = None                     # a task of many services: where a start hands its second half
+        self.revertible = False               # a start from not running, which a later item's failure undoes
 
 
 def intents(ctx, running):
@@ -85,44 +87,92 @@ def intents(ctx, running):
     return out
 
 
+class Item:
+    """One service's declaration through the task: planned under its lock, applied, then answered for."""
+
+    def __init__(self, params, supervisor, prefix=''):
+        self.params = params
+        self.supervisor = supervisor
+        self.prefix = prefix
+        self.name = check_name(params['name'], 'name')
+        self.state = params['state']
+        self.ctx = self.record = None
+        self.plan = []
+        self.descriptions = []
+        self.outside = None
+        self.file_diffs = []
+        self.before = None
+        self.acted = False
+        self.started = False      # a start of this task (batch) whose second half is still to come
+
+    @property
+    def label(self):
+        return '%s (%s)' % (self.prefix, self.name) if self.prefix else 'service %s' % self.name
+
+    def validated(self, pending=()):
+        """The service's configuration (None when its state needs none); pending: as nsproc_options.resolve_ns."""
+        return validate(self.params, pending) if self.state in ('started', 'restarted') else None
+
+    def apply(self, check_mode, batch=None, pending=()):
+        """Read the record, validate, plan the steps and apply them, or only list them in check mode (under the service's lock)."""
+        params, supervisor = self.params, self.supervisor
+        record = self.record = read_record(self.name)
+        cfg = self.validated(pending)
+        supervisor.check(params, cfg, record)
+        ctx = self.ctx = Context(params, cfg, record)
+        ctx.batch = batch
+        running = supervisor.running(ctx, alive(record))
+        self.before = {'status': status_of(record), 'config_hash': record.get('config_hash') if record else None,
+                       'config': record.get('config') if record else None}
+        todo = supervisor.accept(ctx, intents(ctx, running))
+        self.acted = any(step in ('start', 'restart', 'run') for step, _detail in todo)
+        first, last, self.outside = supervisor.steps(ctx, todo)
+        file_changes, self.file_diffs = supervisor.files(ctx)
+        self.plan = first + file_changes + last
+        self.descriptions = run(self.plan, check_mode)
+
+    def run_outside(self, check_mode):
+        """The supervisor's action once the lock is released (systemctl), with the undo of the item on failure."""
+        outside = self.outside
+        if outside is None:
+            return
+        # outside the service's lock: the unit's ExecStart (the restore command) takes it to start the service
+        self.descriptions.append(outside.description)
+        self.plan.append(Change(outside.description, None))
+        if not check_mode:
+            _run_outside(self.ctx, self.supervisor, outside, self.plan)
+
+    def result(self, check_mode):
+        """The service's view after the task (predicted in check mode), its unit, and the diff."""
+        before, state, record = self.before, self.state, self.record
+        if check_mode or not self.plan:
+            after_record = record
+            after = _predicted(self.ctx, before, self.acted) if self.plan else before
+        else:
+            after_record = None if state == 'absent' else read_record(self.name)
+            after = {'status': status_of(after_record),
+                     'config_hash': after_record.get('config_hash') if after_record else None,
+                     'config': after_record.get('config') if after_record else None}
+        return {
+            'changed': bool(self.plan),
+            'changes': self.descriptions,
+            'service': dict(view(after_record), name=self.name),
+            'unit': self.supervisor.unit(self.ctx, check_mode),
+            'diff': merge_diff({'before': before, 'after': after}, self.file_diffs),
+        }
+
+
+def opt(prefix, key):
+    return '%s.%s' % (prefix, key) if prefix else key
+
+
 def converge(params, check_mode, supervisor):
     """The whole nsproc task under a supervisor; the result holds the service's view and, with systemd, its unit."""
-    name = check_name(params['name'], 'name')
-    state = params['state']
-    with locked(name):
-        record = read_record(name)
-        cfg = validate(params) if state in ('started', 'restarted') else None
-        supervisor.check(params, cfg, record)
-        ctx = Context(params, cfg, record)
-        running = supervisor.running(ctx, alive(record))
-        before = {'status': status_of(record), 'config_hash': record.get('config_hash') if record else None,
-                  'config': record.get('config') if record else None}
-        todo = supervisor.accept(ctx, intents(ctx, running))
-        acted = any(step in ('start', 'restart', 'run') for step, _detail in todo)
-        first, last, outside = supervisor.steps(ctx, todo)
-        file_changes, file_diffs = supervisor.files(ctx)
-        plan = first + file_changes + last
-        descriptions = run(plan, check_mode)
-    if outside is not None:
-        # outside the service's lock: the unit's ExecStart (the restore command) takes it to start the service
-        descriptions.append(outside.description)
-        plan.append(Change(outside.description, None))
-        if not check_mode:
-            _run_outside(ctx, supervisor, outside, plan)
-    if check_mode or not plan:
-        after_record = record
-        after = _predicted(ctx, before, acted) if plan else before
-    else:
-        after_record = None if state == 'absent' else read_record(name)
-        after = {'status': status_of(after_record), 'config_hash': after_record.get('config_hash') if after_record else None,
-                 'config': after_record.get('config') if after_record else None}
-    return {
-        'changed': bool(plan),
-        'changes': descriptions,
-        'service': dict(view(after_record), name=name),
-        'unit': supervisor.unit(ctx, check_mode),
-        'diff': merge_diff({'before': before, 'after': after}, file_diffs),
-    }
+    item = Item(params, supervisor)
+    with locked(item.name):
+        item.apply(check_mode)
+    item.run_outside(check_mode)
+    return item.result(check_mode)
 
 
 def _run_outside(ctx, supervisor, outside, plan):

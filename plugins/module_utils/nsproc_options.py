@@ -60,8 +60,11 @@ def subordinate_range(path, user):
     return None
 
 
-def resolve_ns(kind, value, option):
-    """Return ('new'|'host', None) or ('join', path, label) for one namespace kind."""
+def resolve_ns(kind, value, option, pending=()):
+    """Return ('new'|'host', None) or ('join', path, label) for one namespace kind.
+
+    pending: services that an earlier item of the same task starts; joining one is valid before it runs (its path
+    is known only once it does)."""
     if value in ('new', 'host'):
         return {'mode': value, 'path': None, 'label': value}
     if not isinstance(value, str) or not value:
@@ -69,6 +72,8 @@ def resolve_ns(kind, value, option):
     if value.startswith('service:'):
         other = value[len('service:'):]
         check_name(other, option)
+        if other in pending:
+            return {'mode': 'join', 'path': None, 'label': value, 'service': other, 'pid': None, 'start_time': None}
         record = read_record(other)
         if not alive(record):
             raise bad_option(option, value, 'no running service %s to join' % other)
@@ -92,9 +97,9 @@ def stop_signal(value):
     return sig
 
 
-def validate(params):
+def validate(params, pending=()):
     """Return the normalized configuration (a dict) of a service declaration; None without a command when the
-    state needs none (stopped, absent)."""
+    state needs none (stopped, absent). pending: as resolve_ns."""
     name = check_name(params['name'], 'name')
     cfg = {'name': name, 'type': params['type']}
     if params.get('command') is None:
@@ -102,7 +107,7 @@ def validate(params):
             raise bad_option('command', None, 'a service needs a command to be %s' % params['state'])
         return None
     cfg.update(_command(params))
-    cfg['namespaces'] = _namespaces(params)
+    cfg['namespaces'] = _namespaces(params, pending)
     ns = dict((k, v['mode']) for k, v in cfg['namespaces'].items())
     if params.get('hostname') is not None:
         if ns['uts'] != 'new':
@@ -150,7 +155,7 @@ def _command(params):
     return {'command': argv, 'program': program, 'env': env, 'cwd': params.get('cwd') or '/'}
 
 
-def _namespaces(params):
+def _namespaces(params, pending):
     """{kind: how} of each kind of namespace: new, the host's, or one to join (a node's, a service's)."""
     wanted = dict(DEFAULTS)
     node = params.get('node')
@@ -171,7 +176,7 @@ def _namespaces(params):
         wanted[kind] = value
     if params.get('hostname') is not None and 'uts' not in given:
         wanted['uts'] = 'new'
-    return dict((kind, resolve_ns(kind, wanted[kind], 'namespaces.%s' % kind)) for kind in KIND_NAMES)
+    return dict((kind, resolve_ns(kind, wanted[kind], 'namespaces.%s' % kind, pending)) for kind in KIND_NAMES)
 
 
 def _view(params, namespaces):

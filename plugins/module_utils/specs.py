@@ -92,50 +92,62 @@ def netns():
     )
 
 
-def nsproc():
+def service_spec():
+    """Options of one service; used at the top level and in each services entry."""
     return dict(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
-            type=dict(type='str', default='service', choices=['service', 'oneshot']),
-            command=dict(type='raw'),
-            env=dict(type='dict', no_log=True),
-            cwd=dict(type='path', default='/'),
-            user=dict(type='str'),
-            group=dict(type='str'),
-            umask=dict(type='str'),
-            node=dict(type='str'),
-            namespaces=dict(type='dict'),
-            hostname=dict(type='str'),
-            mount_proc=dict(type='bool'),
-            mounts=dict(type='list', elements='dict', options=dict(
-                dst=dict(type='path', required=True),
-                src=dict(type='path'),
-                type=dict(type='str', default='bind', choices=['bind', 'tmpfs']),
-                readonly=dict(type='bool', default=False),
-                options=dict(type='str'),
-                mkdir=dict(type='bool', default=True),
-            )),
-            uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
-            gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
-            map_root_user=dict(type='bool', default=False),
-            allow_host_root=dict(type='bool', default=False),
-            init=dict(type='bool'),
-            stop_signal=dict(type='str', default='TERM'),
-            stop_timeout=dict(type='float', default=10),
-            startup_check=dict(type='float', default=0.5),
-            timeout=dict(type='float', default=300),
-            stdout=dict(type='path'),
-            stderr=dict(type='path'),
-            limits=dict(type='dict', options=dict(
-                memory=dict(type='str'),
-                pids=dict(type='int'),
-                cpu=dict(type='float'),
-            )),
-            restart_on_change=dict(type='bool', default=True),
-            supervisor=dict(type='str', default='builtin', choices=['builtin', 'systemd']),
-            install_only=dict(type='bool', default=False),
-        ),
+        name=dict(type='str'),
+        state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
+        type=dict(type='str', default='service', choices=['service', 'oneshot']),
+        command=dict(type='raw'),
+        env=dict(type='dict', no_log=True),
+        cwd=dict(type='path', default='/'),
+        user=dict(type='str'),
+        group=dict(type='str'),
+        umask=dict(type='str'),
+        node=dict(type='str'),
+        namespaces=dict(type='dict'),
+        hostname=dict(type='str'),
+        mount_proc=dict(type='bool'),
+        mounts=dict(type='list', elements='dict', options=dict(
+            dst=dict(type='path', required=True),
+            src=dict(type='path'),
+            type=dict(type='str', default='bind', choices=['bind', 'tmpfs']),
+            readonly=dict(type='bool', default=False),
+            options=dict(type='str'),
+            mkdir=dict(type='bool', default=True),
+        )),
+        uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+        gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+        map_root_user=dict(type='bool', default=False),
+        allow_host_root=dict(type='bool', default=False),
+        init=dict(type='bool'),
+        stop_signal=dict(type='str', default='TERM'),
+        stop_timeout=dict(type='float', default=10),
+        startup_check=dict(type='float', default=0.5),
+        timeout=dict(type='float', default=300),
+        stdout=dict(type='path'),
+        stderr=dict(type='path'),
+        limits=dict(type='dict', options=dict(
+            memory=dict(type='str'),
+            pids=dict(type='int'),
+            cpu=dict(type='float'),
+        )),
+        restart_on_change=dict(type='bool', default=True),
+        supervisor=dict(type='str', default='builtin', choices=['builtin', 'systemd']),
+        install_only=dict(type='bool', default=False),
+    )
+
+
+def nsproc():
+    spec = service_spec()
+    entry = service_spec()
+    entry['name']['required'] = True
+    entry['state'] = dict(type='str', choices=entry['state']['choices'])
+    spec['services'] = dict(type='list', elements='dict', options=entry)
+    return dict(
+        argument_spec=spec,
+        mutually_exclusive=[['name', 'services']],
+        required_one_of=[['name', 'services']],
         supports_check_mode=True,
     )
 
@@ -212,7 +224,7 @@ def nsinfo():
 # the options of a node that each node of a netns task declares for itself (not the task's state, purge, persist)
 NODE_OPTIONS = tuple(key for key in node_spec() if key not in ('name', 'state', 'purge', 'persist'))
 # a service's declaration, whichever supervisor keeps it running
-SERVICE_OPTIONS = tuple(key for key in nsproc()['argument_spec'] if key not in ('supervisor', 'install_only'))
+SERVICE_OPTIONS = tuple(key for key in service_spec() if key not in ('supervisor', 'install_only'))
 # the options of a node's user namespace (not the subordinate ranges of a user)
 USER_OPTIONS = tuple(key for key in uidmap()['argument_spec']
                      if key not in ('user', 'subuid', 'subgid', 'exclusive', 'state', 'namespace', 'persist'))

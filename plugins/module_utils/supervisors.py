@@ -18,12 +18,12 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, files, nsproc_engine, persist, specs, systemd
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, files, nsproc_bulk, nsproc_engine, persist, specs, systemd
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import service_pid_file
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
-from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_launch import relaunch, stop
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_launch import Relaunch, relaunch, stop
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import (
     read_record, record_path, release_keeper, remove_record, write_record)
 
@@ -64,13 +64,19 @@ class Builtin:
             holder['record'] = dict(holder['record'], status='stopped')
             write_record(holder['record'])
 
-        def do_start():
-            old = holder['record']
-            new = relaunch(cfg, old)
+        def took(old, new):
             if old is not None and old.get('status') == 'running':
                 cgroups.remove([d for d in old.get('cgroups') or [] if d not in new.get('cgroups', [])])
             holder['record'] = new
             write_record(new)
+
+        def do_start():
+            old = holder['record']
+            if ctx.batch is None:
+                took(old, relaunch(cfg, old))
+            else:
+                # a task of many services: the start's second half (its startup check) overlaps the others'
+                ctx.batch.add(ctx, Relaunch(cfg, old), lambda new: took(old, new))
 
         def mark_stopped():
             holder['record'] = dict(holder['record'], status='stopped')
@@ -85,6 +91,7 @@ class Builtin:
                 first.append(Change('%s: run %s' % (label, command), do_start))
             elif step == 'start':
                 first.append(Change('%s: start %s%s' % (label, command, detail), do_start))
+                ctx.revertible = True
             elif step == 'restart' and detail == 'changed':
                 first.append(Change('%s: stop (pid %d) because its configuration changed' % (label, ctx.record['pid']), do_stop))
                 first.append(Change('%s: start %s' % (label, command), do_start))
@@ -103,6 +110,21 @@ class Builtin:
 
     def files(self, ctx):
         return [], []
+
+    def revert(self, ctx):
+        """After a later item of the task failed: stop a service that the task started from not running, and put
+        its record back as it was (none for a new one). Whether it did."""
+        new = ctx.holder['record']
+        if not ctx.revertible or new is None or new is ctx.record:
+            return False
+        stop(new, ctx.signal, ctx.stop_timeout)
+        release_keeper(new)
+        cgroups.remove(new.get('cgroups') or [])
+        if ctx.record is None:
+            remove_record(ctx.name)
+        else:
+            write_record(ctx.record)
+        return True
 
     def undo_outside(self, ctx):
         return []
@@ -209,6 +231,10 @@ class Systemd:
             plan.file(persist.declaration_path(name), None, 0o600, 'the declaration', show=False)
         return plan.finish(cfg is not None), plan.diffs
 
+    def revert(self, ctx):
+        """A later item's failure leaves a service that systemd supervises as the task left it."""
+        return False
+
     def undo_outside(self, ctx):
         """After a failed systemctl start and the undo of the unit's files: systemd reads the units as they were."""
         if self.plan.units_changed and self.live:
@@ -249,8 +275,15 @@ def pick(params):
     return Builtin()
 
 
-def converge(params, check_mode):
-    """The nsproc task."""
+def prepared(params):
+    """The supervisor of one service's declaration, after the checks it makes before anything else."""
     supervisor = pick(params)
     supervisor.precheck(params)
-    return nsproc_engine.converge(params, check_mode, supervisor)
+    return supervisor
+
+
+def converge(params, check_mode):
+    """The nsproc task: one service (name), or many (services)."""
+    if params.get('services') is not None:
+        return nsproc_bulk.converge_many(params, check_mode, prepared)
+    return nsproc_engine.converge(params, check_mode, prepared(params))

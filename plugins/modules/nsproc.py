@@ -59,8 +59,8 @@ options:
   name:
     description:
       - The service. The same rules as node names apply (one safe path component).
+      - Required unless O(services) declares many services; mutually exclusive with it.
     type: str
-    required: true
   state:
     description:
       - V(started) starts the service when it is not running (or restarts it when its configuration changed and
@@ -252,6 +252,201 @@ options:
         else by its recorded PID).
     type: bool
     default: false
+  services:
+    description:
+    - Many services in one task (one module process), each entry with the options of one service; mutually exclusive with
+      O(name), and the options of a service go inside each entry (the task's O(state) is the default of each entry's).
+    - Every entry is validated before anything changes; an entry may join a service that an earlier entry starts (C(service:<name>)
+      in O(services[].namespaces)). The entries are then converged in their order, as tasks of one service would be, except
+      that the startup checks (O(startup_check)) of up to 64 starts run at the same time, so a task of 300 services waits
+      about half a second for them, not 300 times that.
+    - 'When an entry fails (a step of its own, or its startup check), its own changes are undone as in a task of one service;
+      every service that this task started from not running (absent, stopped or exited) is stopped again and its record
+      put back as it was, including the entries after the failed one whose start was already under way; what the task
+      restarted, stopped or removed, a one-shot command that ran, and services that systemd supervises stay as the task
+      left them; the entries not yet begun are not touched. The failure names the entry and its option
+      (V(services[39].command: ...)), and RV(services) lists, per entry, its C(name) and C(outcome): V(changed) (stays
+      changed), V(unchanged), V(undone), V(failed) or V(not run).'
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The service.
+        type: str
+        required: true
+      state:
+        description: As O(state); defaults to the task's O(state).
+        type: str
+        choices:
+        - started
+        - stopped
+        - restarted
+        - absent
+      type:
+        description: As O(type).
+        type: str
+        choices:
+        - service
+        - oneshot
+        default: service
+      command:
+        description: As O(command).
+        type: raw
+      env:
+        description: As O(env).
+        type: dict
+      cwd:
+        description: As O(cwd).
+        type: path
+        default: /
+      user:
+        description: As O(user).
+        type: str
+      group:
+        description: As O(group).
+        type: str
+      umask:
+        description: As O(umask).
+        type: str
+      node:
+        description: As O(node).
+        type: str
+      namespaces:
+        description: As O(namespaces).
+        type: dict
+      hostname:
+        description: As O(hostname).
+        type: str
+      mount_proc:
+        description: As O(mount_proc).
+        type: bool
+      mounts:
+        description: As O(mounts).
+        type: list
+        elements: dict
+        suboptions:
+          dst:
+            description: Mount point inside; created when missing and O(mounts[].mkdir=true).
+            type: path
+            required: true
+          src:
+            description: For V(bind), the host path to bind; must exist.
+            type: path
+          type:
+            description: Kind of mount.
+            type: str
+            choices:
+            - bind
+            - tmpfs
+            default: bind
+          readonly:
+            description: Mount read-only.
+            type: bool
+            default: false
+          options:
+            description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
+            type: str
+          mkdir:
+            description:
+            - Create a missing mount point. It is created in the file system the service sees, which is the host's unless
+              an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
+            type: bool
+            default: true
+      uid_map:
+        description: As O(uid_map).
+        type: list
+        elements: dict
+        suboptions:
+          inside:
+            description: First ID inside.
+            type: int
+            required: true
+          outside:
+            description: First ID outside.
+            type: int
+            required: true
+          count:
+            description: Number of IDs.
+            type: int
+            required: true
+      gid_map:
+        description: As O(gid_map).
+        type: list
+        elements: dict
+        suboptions:
+          inside:
+            description: First ID inside.
+            type: int
+            required: true
+          outside:
+            description: First ID outside.
+            type: int
+            required: true
+          count:
+            description: Number of IDs.
+            type: int
+            required: true
+      map_root_user:
+        description: As O(map_root_user).
+        type: bool
+        default: false
+      allow_host_root:
+        description: As O(allow_host_root).
+        type: bool
+        default: false
+      init:
+        description: As O(init).
+        type: bool
+      stop_signal:
+        description: As O(stop_signal).
+        type: str
+        default: TERM
+      stop_timeout:
+        description: As O(stop_timeout).
+        type: float
+        default: 10
+      startup_check:
+        description: As O(startup_check).
+        type: float
+        default: 0.5
+      timeout:
+        description: As O(timeout).
+        type: float
+        default: 300
+      stdout:
+        description: As O(stdout).
+        type: path
+      stderr:
+        description: As O(stderr).
+        type: path
+      limits:
+        description: As O(limits).
+        type: dict
+        suboptions:
+          memory:
+            description: Memory limit in bytes, or with a suffix C(K), C(M), C(G) (powers of 1024), such as C(256M).
+            type: str
+          pids:
+            description: Maximum number of processes and threads.
+            type: int
+          cpu:
+            description: CPU time as a number of CPUs, such as C(0.5).
+            type: float
+      restart_on_change:
+        description: As O(restart_on_change).
+        type: bool
+        default: true
+      supervisor:
+        description: As O(supervisor).
+        type: str
+        choices:
+        - builtin
+        - systemd
+        default: builtin
+      install_only:
+        description: As O(install_only).
+        type: bool
+        default: false
 seealso:
   - module: nsforge.linux.netns
   - name: tini
@@ -310,6 +505,23 @@ EXAMPLES = r'''
     command: [python3, -m, http.server, "80"]
     limits: {memory: 128M}             # MemoryMax= of nsforge-service-web-red.service
 
+- name: One service per node of a lab, in one task (their startup checks overlap)
+  nsforge.linux.nsproc:
+    services:
+      - {name: agent-r1, node: r1, command: [sleep, infinity]}
+      - {name: agent-r2, node: r2, command: [sleep, infinity]}
+      - {name: agent-r3, node: r3, command: [sleep, infinity]}
+
+- name: A pod - two services sharing one network namespace, in one task
+  nsforge.linux.nsproc:
+    services:
+      - name: pod-app
+        command: [python3, -m, http.server, "8080"]
+        namespaces: {net: new}
+      - name: pod-sidecar
+        command: [sleep, infinity]
+        namespaces: {net: "service:pod-app"}   # started by the entry above
+
 - name: Stop a service
   nsforge.linux.nsproc:
     name: web-red
@@ -330,7 +542,7 @@ changes:
   sample: ["service web-red: start [python3 -m http.server 80]"]
 service:
   description: The service after the task (before it, in check mode).
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     name:
@@ -396,7 +608,7 @@ service:
 unit:
   description: With O(supervisor=systemd), the service's systemd unit after the task (as it would be, in check mode);
     null with O(supervisor=builtin).
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     name:
@@ -413,6 +625,18 @@ unit:
     enabled:
       description: Whether the unit is enabled (linked from C(multi-user.target.wants)).
       type: bool
+services:
+  description:
+    - With O(services), one element per entry, in their order - the fields of RV(service) for that service (after
+      the task; before it, in check mode), with C(changed) and C(changes) of that entry, and C(unit) (as RV(unit))
+      for an entry with O(services[].supervisor=systemd).
+    - When the task fails, the failed result has RV(services) too, with C(name) and C(outcome) per entry (see
+      O(services)).
+  returned: with O(services)
+  type: list
+  elements: dict
+  sample: [{"name": "web1", "status": "running", "pid": 81234, "ns_pid": 1, "changed": true,
+            "changes": ["service web1: start [python3 -m http.server 80]"]}]
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module

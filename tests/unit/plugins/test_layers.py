@@ -35,7 +35,7 @@ LAYERS = (
                  'uidmap_engine',
                  'nsmount_options', 'nsmount_ops', 'nsmount_plan', 'nsmount_engine',
                  'nsinfo_engine',
-                 'nsproc_options', 'nsproc_launch', 'nsproc_engine')),
+                 'nsproc_options', 'nsproc_launch', 'nsproc_engine', 'nsproc_bulk')),
     ('supervisors', ('supervisors',)),
     ('restore', ('restore',)),
 )

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, nsproc_options, nsproc_records, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, nsproc_bulk, nsproc_options, nsproc_records, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -196,3 +196,52 @@ def test_every_service_with_its_own_pid_namespace_gets_its_own_proc(monkeypatch,
     cfg = _cfg_of(monkeypatch, **params)
     assert cfg['mount_proc'] is mount_proc
     assert cfg['mount_view'] == view
+
+
+# ---------------------------------------------------------------------------
+# nsproc services: the entries of a task of many services
+
+
+def bulk_params(services, **top):
+    params = dict((key, spec.get('default')) for key, spec in specs.service_spec().items())
+    params.update(top)
+    params['services'] = services
+    return params
+
+
+def test_entries_take_the_task_state_as_their_default():
+    got = nsproc_bulk.entries(bulk_params([{'name': 'a', 'state': None}, {'name': 'b', 'state': 'stopped'}],
+                                          state='absent'))
+    assert [(prefix, entry['name'], entry['state']) for prefix, entry in got] == \
+        [('services[0]', 'a', 'absent'), ('services[1]', 'b', 'stopped')]
+
+
+def test_entries_refuse_a_service_option_beside_services():
+    with pytest.raises(NsforgeError) as err:
+        nsproc_bulk.entries(bulk_params([{'name': 'a'}], command=['sleep', '1']))
+    assert err.value.option == 'command'
+    assert 'inside each entry of services' in err.value.msg
+
+
+def test_entries_refuse_a_name_declared_twice_and_an_empty_list():
+    with pytest.raises(NsforgeError) as err:
+        nsproc_bulk.entries(bulk_params([{'name': 'a'}, {'name': 'b'}, {'name': 'a'}]))
+    assert err.value.option == 'services[2].name'
+    assert 'also in services[0]' in err.value.msg
+    with pytest.raises(NsforgeError) as err:
+        nsproc_bulk.entries(bulk_params([]))
+    assert err.value.option == 'services'
+
+
+def test_an_item_error_names_the_item_and_its_option():
+    named = nsproc_bulk.in_item('services[17]', 'web', NsforgeError("command: invalid value 'x': nope", option='command'))
+    assert named.option == 'services[17].command'
+    assert named.msg == "services[17].command: invalid value 'x': nope (service web)"
+    plain = nsproc_bulk.in_item('services[3]', 'db', NsforgeError('could not start: boom'))
+    assert plain.option == 'services[3]'
+    assert plain.msg == 'services[3] (db): could not start: boom'
+
+
+def test_joining_a_service_that_an_earlier_item_starts_is_valid_before_it_runs():
+    spec = nsproc_options.resolve_ns('net', 'service:app', 'namespaces.net', pending={'app'})
+    assert spec['mode'] == 'join' and spec['service'] == 'app' and spec['path'] is None
