@@ -32,6 +32,8 @@ CACHE = os.environ.get('BENCH_CACHE', os.path.join(ROOT, 'build', 'bench'))
 # The release of the `ansible` package that goes with ansible-core 2.21 (ansible 14); only its community.general is used.
 ANSIBLE_PACKAGE = 'ansible==14.5.0'
 IPNETNS_MAX = 100  # the common Ansible way is measured up to this N and extrapolated beyond
+# W4's per-item form: the netlab role as it was before its bulk tasks (one nsproc, nsmount and uidmap task per item)
+W4_PERITEM_REV = '28eb4f041de64455a6ba2ca3c2bf1b6c0dfe2bb2'
 
 
 def community_general():
@@ -50,12 +52,25 @@ def community_general():
     return target
 
 
-def measure(args, extra_collections=None):
+def peritem_collection():
+    """A collections folder holding nsforge.linux at W4_PERITEM_REV (its files from git, as the collection)."""
+    target = os.path.join(CACHE, 'peritem-' + W4_PERITEM_REV[:12])
+    where = os.path.join(target, 'ansible_collections', 'nsforge', 'linux')
+    if not os.path.exists(os.path.join(where, 'galaxy.yml')):
+        os.makedirs(where, exist_ok=True)
+        archive = subprocess.run(['git', '-C', ROOT, 'archive', W4_PERITEM_REV, 'galaxy.yml', 'meta', 'plugins', 'roles'],
+                                 stdout=subprocess.PIPE, check=True).stdout
+        subprocess.run(['tar', '-x', '-C', where], input=archive, check=True)
+    return target
+
+
+def measure(args, extra_collections=None, env_extra=None):
     """Run one workload in a fresh sandbox; return its JSON result."""
     env = dict(os.environ)
     env['BENCH_PYTHON'] = PYTHON
     if extra_collections:
         env['BENCH_COLLECTIONS'] = env['BENCH_COLLECTIONS'] + ':' + extra_collections
+    env.update(env_extra or {})
     proc = subprocess.run([SANDBOX, PYTHON, os.path.join(HERE, 'workload.py')] + [str(a) for a in args],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
     lines = proc.stdout.decode().strip().splitlines()
@@ -108,7 +123,7 @@ def collect(opts):
             print('W1 N=%d way=%s (%d run%s)' % (n, way, runs, '' if runs == 1 else 's'), flush=True)
             results['w1'].setdefault(n, {})[way] = [measure(['w1', way, n], extra if way == 'ipnetns' else None)
                                                     for dummy in range(runs)]
-    for what in ('w2', 'w3', 'soak'):
+    for what in ('w2', 'w3', 'soak', 'w4'):
         results[what] = workload(what, opts)
     return results
 
@@ -124,7 +139,17 @@ def workload(what, opts):
     if what == 'soak':
         print('Soak: %d nodes and %d services converged %d times' % tuple(opts.soak), flush=True)
         return measure(['soak'] + list(opts.soak))
-    raise SystemExit('unknown workload %r (w2, w3, soak)' % what)
+    if what == 'w4':
+        out = {}
+        for n in opts.w4_sizes:
+            forms = ['bulk'] + (['peritem'] if n <= opts.w4_peritem_max else [])
+            for form in forms:
+                runs = opts.runs if form == 'bulk' and n <= 300 else 1
+                print('W4 N=%d form=%s (%d run%s)' % (n, form, runs, '' if runs == 1 else 's'), flush=True)
+                env = {'BENCH_COLLECTIONS_PERITEM': peritem_collection()} if form == 'peritem' else None
+                out.setdefault(n, {})[form] = [measure(['w4', form, n], env_extra=env) for dummy in range(runs)]
+        return out
+    raise SystemExit('unknown workload %r (w2, w3, soak, w4)' % what)
 
 
 def remeasure(results, opts):
@@ -152,6 +177,14 @@ def problems_of(results):
                 problems.append('%s did not converge: %s' % (key.upper(), run['problems']))
     if not results['soak']['verified']:
         problems.append('soak: %s' % results['soak']['problems'])
+    for n, forms in (results.get('w4') or {}).items():
+        for form, runs in forms.items():
+            for run in runs:
+                if not run['verified']:
+                    problems.append('W4 N=%s %s did not converge: %s' % (n, form, run['problems']))
+                if not run['deploy_changed'] or run['again_changed'] != 0:
+                    problems.append('W4 N=%s %s: changed %s, again %s'
+                                    % (n, form, run['deploy_changed'], run['again_changed']))
     return problems
 
 
@@ -188,6 +221,15 @@ def summarize(results):
     summary['w2']['services'] = w2[0]['services']
     summary['w3']['services'] = w3[0]['services']
     summary['soak'] = results['soak']
+    summary['w4'] = []
+    for n in sorted(int(k) for k in (results.get('w4') or {})):
+        forms = results['w4'].get(n) or results['w4'].get(str(n))
+        row = {'n': n}
+        for form, runs in forms.items():
+            for step in ('deploy', 'again', 'remove'):
+                row['%s_%s' % (form, step)] = median(r[step + '_seconds'] for r in runs)
+            row[form + '_again_changed'] = max(r['again_changed'] for r in runs)
+        summary['w4'].append(row)
     summary['targets'] = targets(summary)
     return summary
 
@@ -239,6 +281,22 @@ def targets(summary):
     w3 = summary['w3']
     out.append(('W3: nsinfo with %d namespaces and %d services in at most 1 s' % (w3['namespaces'], w3['services']),
                 '%.2f s' % w3['seconds'], w3['seconds'] <= 1.0))
+    w4 = dict((row['n'], row) for row in summary.get('w4') or [])
+    row = w4.get(300)
+    if row:
+        out.append(('W4 N=300: deploy at most 10 s', '%.1f s' % row['bulk_deploy'], row['bulk_deploy'] <= 10))
+        out.append(('W4 N=300: deploy again at most 2 s with changed=0', '%.1f s, changed=%d'
+                    % (row['bulk_again'], row['bulk_again_changed']),
+                    row['bulk_again'] <= 2 and row['bulk_again_changed'] == 0))
+        out.append(('W4 N=300: remove at most 10 s', '%.1f s' % row['bulk_remove'], row['bulk_remove'] <= 10))
+        if row.get('peritem_deploy'):
+            ratio = row['peritem_deploy'] / row['bulk_deploy']
+            out.append(('W4 N=300: deploy at least 10 times faster than the per-item form',
+                        '%.1f times (%.0f s against %.1f s)' % (ratio, row['peritem_deploy'], row['bulk_deploy']),
+                        ratio >= 10))
+    row = w4.get(1000)
+    if row:
+        out.append(('W4 N=1,000: deploy at most 40 s', '%.1f s' % row['bulk_deploy'], row['bulk_deploy'] <= 40))
     soak = summary['soak']
     later = soak['rows'][1:]
     if later:
@@ -359,7 +417,7 @@ def markdown(summary, info, opts, command):
     ] + ['| %d | %s | %s | %s | %d | %d | %d | %d | %s |' % (
         r['run'], fmt(r['seconds']), 'yes' if r['changed'] else 'no', fmt(r['services_seconds'], 3),
         r['services_changed'], r['alive'], r['mounts'], r['fds'], fmt(r['rss_kib'] / 1024.0, 0))
-        for r in summary['soak']['rows']] + [
+        for r in summary['soak']['rows']] + w4_markdown(summary.get('w4') or [], opts) + [
         '',
         '## Targets',
         '',
@@ -369,6 +427,39 @@ def markdown(summary, info, opts, command):
         lines.append('| %s | %s | %s |' % (what, measured, 'yes' if met else '**no**'))
     lines.append('')
     return '\n'.join(lines)
+
+
+def w4_markdown(rows, opts):
+    """The W4 section: the netlab role's deploy, again and remove, bulk against per item."""
+    if not rows:
+        return []
+    lines = [
+        '',
+        '## W4: a netlab lab of N nodes, every node with a service, a private tmpfs, one in ten a user namespace',
+        '',
+        'A `nsforge.linux.netlab` topology (`bench/topology.py`): N nodes on bridges of %d ports, each node with one '
+        'service (tini and `sleep infinity`), a tmpfs on `%s` in its own mount namespace, and every tenth node a user '
+        'namespace mapping root to %d. Deployed, deployed again (nothing to change) and removed, each a whole '
+        '`ansible-playbook` run. The role makes one `netns`, one `uidmap`, one `nsmount` and one `nsproc` task '
+        'whatever N (bulk); the per-item form is the role as it was at %s, one task per service, mount namespace and '
+        'user namespace (measured up to N = %d). Verified after each step with `ip -j netns list`, `/proc/<pid>/ns/net`, '
+        '`/proc/<pid>/mountinfo` and `uid_map` of every service, `findmnt -N` and `nsenter --net ... ip` for a sample, '
+        'and after the removal that no namespace, record or process is left.'
+        % (topology.W4_PORTS, topology.W4_SCRATCH, topology.W4_OUTSIDE, W4_PERITEM_REV[:7], opts.w4_peritem_max),
+        '',
+        '| N | deploy s | again s | remove s | per-item deploy s | per-item again s | per-item remove s '
+        '| per-item/bulk deploy | again | remove |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ]
+    for row in rows:
+        def ratio(step):
+            theirs, ours = row.get('peritem_' + step), row.get('bulk_' + step)
+            return fmt(theirs / ours, 1) if theirs and ours else '-'
+        lines.append('| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            row['n'], fmt(row.get('bulk_deploy'), 1), fmt(row.get('bulk_again'), 1), fmt(row.get('bulk_remove'), 1),
+            fmt(row.get('peritem_deploy'), 1), fmt(row.get('peritem_again'), 1), fmt(row.get('peritem_remove'), 1),
+            ratio('deploy'), ratio('again'), ratio('remove')))
+    return lines
 
 
 KEEP_MARK = '<!-- Written by hand, kept by bench/run.py when it writes the tables again. -->'
@@ -393,17 +484,22 @@ def main():
     parser.add_argument('--services', type=int, default=100)
     parser.add_argument('--facts-services', type=int, default=200)
     parser.add_argument('--soak', default='1000,200,20', help='nodes,services,runs')
+    parser.add_argument('--w4-sizes', default='10,100,300,1000')
+    parser.add_argument('--w4-peritem-max', type=int, default=300,
+                        help='measure the per-item form of W4 up to this N (0: not at all)')
     parser.add_argument('--output')
     parser.add_argument('--json')
     parser.add_argument('--from-json', help='write the table from the results a run saved with --json, measuring nothing')
     parser.add_argument('--remeasure', default='',
-                        help='with --from-json: measure these workloads again (comma list of w2, w3, soak), '
+                        help='with --from-json: measure these workloads again (comma list of w2, w3, soak, w4), '
                              'keep the others, and save the whole with --json')
     opts = parser.parse_args()
     if opts.quick:
         opts.sizes, opts.runs, opts.services, opts.facts_services, opts.soak = '10', 1, 10, 10, '20,5,3'
+        opts.w4_sizes, opts.w4_peritem_max = '10', 0
     opts.soak = [int(v) for v in opts.soak.split(',')]
     opts.sizes = [int(n) for n in opts.sizes.split(',')]
+    opts.w4_sizes = [int(n) for n in opts.w4_sizes.split(',') if n]
     if opts.from_json:
         with open(opts.from_json) as handle:
             results = json.load(handle)['results']

@@ -157,5 +157,42 @@ def netns_playbook(args_file):
         {'name': 'Report', 'ansible.builtin.debug': {'msg': '{{ lab.changes | length }} changes'}}]}]
 
 
+# ---------------------------------------------------------------------------
+# W4: a netlab lab of N nodes on bridges of W4_PORTS ports; per node a service (tini and sleep), a private tmpfs,
+# and one node in ten with a user namespace of its own.
+
+W4_PORTS = 200
+W4_SCRATCH = '/run/w4-scratch'   # under /run: the sandbox's own tmpfs, so the mount point vanishes with it
+W4_OUTSIDE = 300000              # the first host ID of the user namespaces' maps
+
+
+def w4_node(i):
+    return {'name': 'w4n%d' % i, 'bridge': 'w4b%d' % ((i - 1) // W4_PORTS), 'service': 'w4s%d' % i,
+            'user': i % 10 == 0}
+
+
+def w4_topology(n):
+    nodes = []
+    for i in range(1, n + 1):
+        item = w4_node(i)
+        node = {'name': item['name'],
+                'services': [{'name': item['service'], 'command': ['sleep', 'infinity']}],
+                'mounts': [{'dst': W4_SCRATCH, 'type': 'tmpfs', 'size': '1m'}]}
+        if item['user']:
+            node['user'] = {'uid_map': [{'inside': 0, 'outside': W4_OUTSIDE, 'count': 65536}]}
+        nodes.append(node)
+    return {'name': 'w4', 'addressing': {'ipv4': '10.241.0.0/16'},
+            'bridges': [{'name': 'w4b%d' % b} for b in range((n + W4_PORTS - 1) // W4_PORTS)],
+            'nodes': nodes,
+            'links': [['%s:eth0' % w4_node(i)['name'], w4_node(i)['bridge']] for i in range(1, n + 1)]}
+
+
+def w4_playbook(topology_file, state):
+    return [{'name': 'W4 lab, %s' % state, 'hosts': 'all', 'gather_facts': False, 'tasks': [
+        {'name': 'The lab', 'ansible.builtin.include_role': {'name': 'nsforge.linux.netlab'},
+         'vars': {'netlab_topology': '{{ lookup("file", "%s") | from_json }}' % topology_file,
+                  'netlab_state': state, 'netlab_graph': False}}]}]
+
+
 if __name__ == '__main__':
     print(json.dumps(netns_args(3), indent=1))

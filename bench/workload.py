@@ -4,6 +4,7 @@
 """One benchmark measurement, run inside a throwaway sandbox (tests/sandbox.sh) by bench/run.py.
 
 Usage: workload.py w1 WAY N | w2 SERVICES NODES | w3 SERVICES [RUNS] | soak NODES SERVICES RUNS
+       workload.py w4 FORM N          (FORM bulk: this collection; peritem: BENCH_COLLECTIONS_PERITEM's netlab role)
        workload.py engine-profile N [TOP]
 Prints one JSON object: the timings, the peak resident memory of the measured
 process where there is one, and `verified`, the result of checking with
@@ -68,7 +69,7 @@ def module(name, args):
     return seconds, rss, result
 
 
-def playbook(plays):
+def playbook(plays, collections=None):
     """Run a playbook against localhost through ansible-playbook; return (seconds, changed tasks)."""
     path = os.path.join(WORK, 'play.%d.json' % time.monotonic_ns())
     with open(path, 'w') as handle:
@@ -77,7 +78,7 @@ def playbook(plays):
     with open(inventory, 'w') as handle:
         handle.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
     bindir = os.path.dirname(PYTHON)
-    env = {'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_RETRY_FILES_ENABLED': '0',
+    env = {'ANSIBLE_COLLECTIONS_PATH': collections or COLLECTIONS, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_RETRY_FILES_ENABLED': '0',
            'ANSIBLE_HOST_KEY_CHECKING': '0', 'PATH': bindir + ':' + os.environ.get('PATH', '')}
     seconds, _rss, out = run_measured([os.path.join(bindir, 'ansible-playbook'), '-i', inventory, path], env=env)
     found = re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', out)
@@ -425,6 +426,99 @@ def soak(node_count, count, runs):
             'verified': not problems, 'problems': problems[:10]}
 
 
+# ---------------------------------------------------------------------------
+# W4
+
+
+def verify_w4(n, present):
+    """Check the W4 lab with ip, /proc, findmnt and nsenter; return a list of problems (empty when it is right)."""
+    problems = []
+    names = set(item['name'] for item in json.loads(sh(['ip', '-j', 'netns', 'list']) or '[]'))
+    nodes = [topology.w4_node(i) for i in range(1, n + 1)]
+    want = set(node['name'] for node in nodes) | set(node['bridge'] for node in nodes) if present else set()
+    if names != want:
+        problems.append('ip netns list: %d namespaces, %d expected' % (len(names), len(want)))
+    records = dict((f[:-5], f) for f in os.listdir('/run/nsforge/services') if f.endswith('.json')) \
+        if os.path.isdir('/run/nsforge/services') else {}
+    if not present:
+        if records:
+            problems.append('%d service records left' % len(records))
+        # the services (tini, sleep) and their keepers (sleep) all end with the argument infinity
+        left = [p for p in os.listdir('/proc') if p.isdigit() and _ours(_cmdline(p))]
+        if left:
+            problems.append('%d processes of the services left' % len(left))
+        return problems
+    pids = {}
+    for node in nodes:
+        try:
+            with open('/run/nsforge/services/%s.json' % node['service']) as handle:
+                record = json.load(handle)
+        except (IOError, OSError, ValueError):
+            problems.append('%s: no record' % node['service'])
+            continue
+        pid = record['pid']
+        pids[node['name']] = pid
+        try:
+            same_net = os.stat('/proc/%d/ns/net' % pid).st_ino == os.stat('/run/netns/' + node['name']).st_ino
+            with open('/proc/%d/mountinfo' % pid) as handle:
+                scratch = [line for line in handle if ' %s ' % topology.W4_SCRATCH in line and ' - tmpfs ' in line]
+            with open('/proc/%d/uid_map' % pid) as handle:
+                uid_map = handle.read().split()
+        except (IOError, OSError) as exc:
+            problems.append('%s: pid %d: %s' % (node['service'], pid, exc))
+            continue
+        if not same_net:
+            problems.append('%s: not in the network namespace of %s' % (node['service'], node['name']))
+        if not scratch:
+            problems.append('%s: no tmpfs on %s' % (node['service'], topology.W4_SCRATCH))
+        want_map = ['0', str(topology.W4_OUTSIDE), '65536'] if node['user'] else ['0', '0', '4294967295']
+        if uid_map != want_map:
+            problems.append('%s: uid_map %s' % (node['service'], uid_map))
+    # a sample, with the tools a user would reach for
+    for i in sorted(set([1, n, (n + 1) // 2])):
+        node = topology.w4_node(i)
+        if node['name'] not in pids:
+            continue
+        fstype = sh(['findmnt', '-N', str(pids[node['name']]), '-n', '-o', 'FSTYPE', '--mountpoint',
+                     topology.W4_SCRATCH]).strip()
+        if fstype != 'tmpfs':
+            problems.append('%s: findmnt %s: %r' % (node['name'], topology.W4_SCRATCH, fstype))
+        addr = sh(['nsenter', '--net=/run/netns/' + node['name'], 'ip', '-br', '-4', 'addr', 'show', 'eth0'])
+        if 'UP' not in addr or '10.241.' not in addr:
+            problems.append('%s: eth0 %r' % (node['name'], addr.strip()))
+    return problems[:10]
+
+
+def _ours(cmdline):
+    return bool(cmdline) and cmdline[-1] == 'infinity' and os.path.basename(cmdline[0]) in ('sleep', 'tini')
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+            return [a.decode('utf-8', 'replace') for a in handle.read().split(b'\0') if a]
+    except (IOError, OSError):
+        return None
+
+
+def w4(form, n):
+    """Deploy, deploy again and remove the W4 lab through ansible-playbook and the netlab role."""
+    result = {'workload': 'w4', 'form': form, 'n': n}
+    collections = COLLECTIONS if form == 'bulk' else os.environ['BENCH_COLLECTIONS_PERITEM']
+    path = os.path.join(WORK, 'w4-topology.json')
+    with open(path, 'w') as handle:
+        json.dump(topology.w4_topology(n), handle)
+    problems = []
+    for step, state in (('deploy', 'present'), ('again', 'present'), ('remove', 'absent')):
+        result[step + '_seconds'], result[step + '_changed'] = playbook(topology.w4_playbook(path, state),
+                                                                        collections=collections)
+        found = verify_w4(n, state == 'present')
+        problems += ['%s: %s' % (step, p) for p in found]
+    result['verified'] = not problems
+    result['problems'] = problems[:10]
+    return result
+
+
 def engine_profile(n, top):
     """The netns engine on the W1 lab under cProfile: where its time goes (docs/benchmarks.md, "What grows")."""
     import cProfile
@@ -466,6 +560,8 @@ def main(argv):
         out = w2(int(argv[1]), int(argv[2]))
     elif argv[0] == 'w3':
         out = w3(int(argv[1]), int(argv[2]) if len(argv) > 2 else 3)
+    elif argv[0] == 'w4':
+        out = w4(argv[1], int(argv[2]))
     elif argv[0] == 'soak':
         out = soak(int(argv[1]), int(argv[2]), int(argv[3]))
     else:

@@ -679,6 +679,10 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'mounts': mounts_out,
         'users': users_out,
         'removed': removed,
+        # the entries of the bulk tasks that remove them (nsproc services, nsmount and uidmap namespaces)
+        'removals': {'services': [{'name': x} for x in removed['services']],
+                     'mounts': [{'namespace': x} for x in removed['mounts']],
+                     'users': [{'namespace': x} for x in removed['users']]},
         'nat': nat_plan if state == 'present' else None,
         'nat_remove': prev_nat if nat_remove else None,
         'record': record,

@@ -217,6 +217,10 @@ def test_removed_nodes_services_mounts_users():
     assert first['users'] == [{'namespace': 'a', 'map_root_user': True}]
     second = plan(topo(nodes=nodes[1:], links=[['b:eth0', 'lan'], ['r1:eth1', 'r2:eth1']]), first['record'])
     assert second['removed'] == {'nodes': ['a'], 'services': ['a-web'], 'mounts': ['a'], 'users': ['a']}
+    # the entries of the role's bulk tasks that remove them
+    assert second['removals'] == {'services': [{'name': 'a-web'}], 'mounts': [{'namespace': 'a'}],
+                                  'users': [{'namespace': 'a'}]}
+    assert first['removals'] == {'services': [], 'mounts': [], 'users': []}
     assert {'name': 'a', 'state': 'absent'} in second['namespaces']
     assert 'a' in second['pending']['nodes'] and 'a' not in second['record']['nodes']
     assert 'a-web' in second['pending']['services']
