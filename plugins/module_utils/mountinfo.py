@@ -4,7 +4,7 @@
 # Private engine file of nsforge.linux: not a public API, may change without notice.
 """Mount tables: /proc/<pid>/mountinfo parsed, and what a table says (pure functions).
 
-Used to read a node's mount namespace (nsmount), a service's view, and the pins of namespaces (nsinfo).
+Used to read a node's mount namespace (nsmount), a service's view, and the pins of namespaces (nsinfo, limits).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +13,9 @@ __metaclass__ = type
 
 import os
 import re
+
+# the target of a /proc/<pid>/ns/<kind> link and the root of an nsfs mount: net:[4026531840]
+_NS_LINK_RE = re.compile(r'^([a-z_]+):\[(\d+)\]$')
 
 
 def _unescape(text):
@@ -41,6 +44,14 @@ def parse_mountinfo(text):
             'super': fields[sep + 3].split(',') if len(fields) > sep + 3 else [],
         })
     return entries
+
+
+def parse_ns_link(text):
+    """('net', 4026531840) from the target of a /proc/<pid>/ns/net link or the root of an nsfs mount, or None."""
+    found = _NS_LINK_RE.match(text)
+    if not found:
+        return None
+    return found.group(1), int(found.group(2))
 
 
 def top_mounts(entries):

@@ -2,15 +2,16 @@
 # Copyright: nsforge developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private engine file of nsforge.linux: not a public API, may change without notice.
-"""netns: the task. Validate (netns_options), lock the nodes, read (netns_read), plan (netns_plan) with the
-persistence steps (persist), apply or only report (changes), and answer with the views (netns_views).
+"""netns: the task. Validate (netns_options), lock the nodes, read (netns_read), check the kernel's limits
+(netns_limits), plan (netns_plan) with the persistence steps (persist), apply or only report (changes), and answer
+with the views (netns_views).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nsforge.linux.plugins.module_utils import changes, nodes, persist
+from ansible_collections.nsforge.linux.plugins.module_utils import changes, netns_limits, nodes, persist
 from ansible_collections.nsforge.linux.plugins.module_utils.netlink import describe_error
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_options import validate
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_plan import Planner
@@ -26,6 +27,8 @@ def converge(params, check_mode, session):
         reader = Reader(session)
         actual = dict((d['name'], reader.node(d)) for d in decls)
         planner = Planner(session, decls, actual)
+        netns_limits.check(decls, actual, planner.links_of,
+                           'namespaces' if params.get('namespaces') is not None else 'name')
         plan = planner.plan()
         file_diffs = persist.add_to(persist.plan_netns(decls), plan)
         before = dict((d['name'], actual_view(actual[d['name']])) for d in decls)

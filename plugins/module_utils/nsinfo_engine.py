@@ -16,19 +16,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
 from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nsproc_records
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import (
     KIND_NAMES as KINDS, NETNS_DIR, NODE_DIR, SERVICE_DIR, etc_dir, ns_handle)
-from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import parse_mountinfo
+from ansible_collections.nsforge.linux.plugins.module_utils.limits import scan_processes
+from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import parse_mountinfo, parse_ns_link
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_views import net_view
 
 # The order of kinds in results (KINDS): the order of `lsns --list` is by inode, this is for per-kind maps.
 NODE_KINDS = ('net', 'uts', 'user', 'mnt')
-_LINK_RE = re.compile(r'^([a-z_]+):\[(\d+)\]$')
 
 
 def validate(params):
@@ -43,49 +42,6 @@ def validate(params):
     if params.get('service') is not None:
         check_name(params['service'], 'service')
     return set(kinds)
-
-
-def parse_ns_link(text):
-    """('net', 4026531840) from the target of a /proc/<pid>/ns/net link, or None."""
-    found = _LINK_RE.match(text)
-    if not found:
-        return None
-    return found.group(1), int(found.group(2))
-
-
-def scan_processes(proc='/proc'):
-    """One pass over the processes: {(kind, inode): [number of processes, lowest pid]}.
-
-    Threads are not counted, as lsns does not count them: a namespace is
-    reported through the processes (thread-group leaders) in it.
-    """
-    found = {}
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        base = '%s/%s/ns/' % (proc, entry)
-        for kind in KINDS:
-            try:
-                parsed = parse_ns_link(os.readlink(base + kind))
-            except OSError:
-                if not os.path.isdir(base):
-                    break  # the process is gone
-                continue  # a kind this kernel does not have
-            if parsed is None:
-                continue
-            item = found.get(parsed)
-            if item is None:
-                found[parsed] = [1, pid]
-            else:
-                item[0] += 1
-                if pid < item[1]:
-                    item[1] = pid
-    return found
 
 
 def pinned_paths(mountinfo_entries, reach=kernel.mount_id):

@@ -40,6 +40,15 @@ notes:
   - A veth is declared once, on one of its ends. With O(purge=true), the far end of a veth declared by another node
     is recognised by its interface alias C(nsforge-peer-of:<node>/<interface>) and left alone.
   - With O(persist), check mode and diff show the record, the unit and its links as files.
+  - "Kernel limits are checked before anything changes (also in check mode), so a large lab does not stop halfway:
+    a Linux bridge takes at most 1023 ports (fixed; the task fails naming the link that would be the 1024th, counting
+    the bridge's ports that stay); the network and UTS namespaces the task creates must fit in
+    C(user.max_net_namespaces) and C(user.max_uts_namespaces) (the count in use is an estimate: the namespaces that
+    processes are in or that nsfs mounts pin, owned by this user namespace or one below it); and the neighbour entries
+    that the gateways of the task's bridges need (per bridge, its hosts less one) must fit in
+    C(net.ipv4.neigh.default.gc_thresh3) and C(net.ipv6.neigh.default.gc_thresh3), one table for every network
+    namespace (checked only where the module runs in the host's network namespace, the only one that shows them).
+    The message names the limit, the count and the C(sysctl -w) that raises it."
   - In check mode the diff's C(after) is predicted, with what the kernel does as a consequence (the far end of a
     deleted veth goes, the ports of a deleted bridge are let go, routes through a link that goes or goes down are
     dropped, a link set down loses its IPv6 addresses). What the kernel chooses is null there (the MAC of a new
@@ -384,6 +393,23 @@ EXAMPLES = r'''
           - {name: eth0, type: veth, addresses: [10.210.12.1/30], peer: {name: eth0, netns: r2, addresses: [10.210.12.2/30]}}
       - name: r2
         hostname: r2
+
+# A bridge takes at most 1023 ports, so a large lab spreads its nodes over several (n1 to n1000 on br0, n1001 on on
+# br1). A task that would pass a kernel limit fails before it changes anything, naming the sysctl to raise, such as
+# sysctl -w user.max_net_namespaces=... or sysctl -w net.ipv4.neigh.default.gc_thresh3=...
+- name: Nodes spread over two bridges of a switch node
+  nsforge.linux.netns:
+    namespaces:
+      - name: sw
+        links:
+          - {name: br0, type: bridge}
+          - {name: br1, type: bridge}
+      - name: n1
+        links:
+          - {name: eth0, type: veth, addresses: [10.240.0.1/22], peer: {name: v1, netns: sw, master: br0}}
+      - name: n1001
+        links:
+          - {name: eth0, type: veth, addresses: [10.240.4.1/22], peer: {name: v1001, netns: sw, master: br1}}
 
 - name: Remove a lab
   nsforge.linux.netns:

@@ -11,16 +11,16 @@ import os
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import mountinfo, nsinfo_engine
+from ansible_collections.nsforge.linux.plugins.module_utils import limits, mountinfo, nsinfo_engine
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
 def test_parse_ns_link():
-    assert nsinfo_engine.parse_ns_link('net:[4026531840]') == ('net', 4026531840)
-    assert nsinfo_engine.parse_ns_link('pid_for_children:[4026531836]') == ('pid_for_children', 4026531836)
-    assert nsinfo_engine.parse_ns_link('/run/netns/web') is None
-    assert nsinfo_engine.parse_ns_link('net:[40265x]') is None
-    assert nsinfo_engine.parse_ns_link('') is None
+    assert mountinfo.parse_ns_link('net:[4026531840]') == ('net', 4026531840)
+    assert mountinfo.parse_ns_link('pid_for_children:[4026531836]') == ('pid_for_children', 4026531836)
+    assert mountinfo.parse_ns_link('/run/netns/web') is None
+    assert mountinfo.parse_ns_link('net:[40265x]') is None
+    assert mountinfo.parse_ns_link('') is None
 
 
 def _process(root, pid, links, stat=None, cmdline=b'', uid=None):
@@ -40,7 +40,7 @@ def test_scan_counts_processes_and_keeps_the_lowest_pid(tmp_path):
     _process(tmp_path, 300, {'net': 101, 'uts': 201})
     os.makedirs(str(tmp_path / 'self'))  # not a process
     (tmp_path / 'uptime').write_text(u'1 2')
-    found = nsinfo_engine.scan_processes(str(tmp_path))
+    found = limits.scan_processes(str(tmp_path))
     assert found == {
         ('net', 100): [2, 7], ('net', 101): [1, 300],
         ('uts', 200): [1, 40], ('uts', 201): [2, 7],
@@ -50,8 +50,8 @@ def test_scan_counts_processes_and_keeps_the_lowest_pid(tmp_path):
 def test_scan_skips_missing_kinds_and_vanished_processes(tmp_path):
     _process(tmp_path, 5, {'net': 100})  # a kernel without the other kinds
     os.makedirs(str(tmp_path / '9'))  # a process that exited: no ns folder any more
-    assert nsinfo_engine.scan_processes(str(tmp_path)) == {('net', 100): [1, 5]}
-    assert nsinfo_engine.scan_processes(str(tmp_path / 'nothing-here')) == {}
+    assert limits.scan_processes(str(tmp_path)) == {('net', 100): [1, 5]}
+    assert limits.scan_processes(str(tmp_path / 'nothing-here')) == {}
 
 
 def test_process_details_as_lsns_shows_them(tmp_path):
