@@ -4,7 +4,9 @@
 # Private engine file of nsforge.linux: not a public API, may change without notice.
 """nsproc: a task of many services (the services option), in one module process.
 
-Every item is validated before anything changes; an item may join a service that an earlier item starts. Then the
+Every item is validated before anything changes; an item may join a service that an earlier item starts. A task
+whose new services would pass a kernel limit (kernel.pid_max, kernel.threads-max, user.max_<kind>_namespaces) fails
+then too, naming the limit and the sysctl that raises it (limits). Then the
 items are converged in their order, each under its own lock, as a task of one service would converge it, except that
 a start's second half (its startup check, half a second by default) runs in the background: up to WINDOW starts are
 under way at once, and the task waits for them before an item that joins another service, and at its end.
@@ -23,13 +25,15 @@ __metaclass__ = type
 
 import collections
 
-from ansible_collections.nsforge.linux.plugins.module_utils import specs
+from ansible_collections.nsforge.linux.plugins.module_utils import limits, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_engine import Item, opt
-from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import locked
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import alive, locked, read_record
 
 # starts under way at once: each holds a pipe, a lock and two small processes until its startup check ends
 WINDOW = 64
+# a service's processes at least: its keeper, its init and its program
+PROCESSES_PER_SERVICE = 3
 
 
 def entries(params):
@@ -52,6 +56,14 @@ def entries(params):
         seen[name] = prefix
         out.append((prefix, entry))
     return out
+
+
+def new_kinds(cfg):
+    """The kinds of namespace that starting the service cfg creates."""
+    kinds = [kind for kind, spec in cfg['namespaces'].items() if spec['mode'] == 'new']
+    if cfg.get('mount_view') == 'child' and 'mnt' not in kinds:
+        kinds.append('mnt')
+    return kinds
 
 
 def joins_a_service(params):
@@ -105,6 +117,7 @@ class Task:
     def __init__(self, params, prepared):
         self.items = []
         started = set()
+        new_processes, new_namespaces = 0, {}
         for prefix, entry in entries(params):
             try:
                 supervisor = prepared(entry)
@@ -116,7 +129,14 @@ class Task:
                 raise in_item(prefix, entry.get('name'), exc)
             if entry['state'] in ('started', 'restarted'):
                 started.add(item.name)
+                if cfg['type'] == 'service' and not alive(read_record(item.name)):
+                    new_processes += PROCESSES_PER_SERVICE
+                    for kind in new_kinds(cfg):
+                        new_namespaces[kind] = new_namespaces.get(kind, 0) + 1
             self.items.append(item)
+        # the kernel's limits, before anything starts (a restart frees what it takes, so it is not counted)
+        limits.check_processes(new_processes, 'services')
+        limits.check_namespaces(new_namespaces, 'services')
         self.by_name = dict((item.name, item) for item in self.items)
         self.locks = {}
 
