@@ -260,6 +260,9 @@ options:
       in O(services[].namespaces)). The entries are then converged in their order, as tasks of one service would be, except
       that the startup checks (O(startup_check)) of up to 64 starts run at the same time, so a task of 300 services waits
       about half a second for them, not 300 times that.
+    - A task whose new services would pass a kernel limit - C(kernel.pid_max) or C(kernel.threads-max) (three tasks
+      a service - its keeper, its init and its program), or C(user.max_<kind>_namespaces) for the namespaces they
+      create - fails before starting any, naming the limit, its value and the C(sysctl -w) that raises it.
     - 'When an entry fails (a step of its own, or its startup check), its own changes are undone as in a task of one service;
       every service that this task started from not running (absent, stopped or exited) is stopped again and its record
       put back as it was, including the entries after the failed one whose start was already under way; what the task
