@@ -77,19 +77,26 @@ def node_spec():
     )
 
 
-def netns():
-    spec = node_spec()
+def bulk_of(node_options, key):
+    """The spec of a module that declares one node (node_options(): its options, a new dict each call; key: the option
+    naming the node) or, with namespaces, many: each entry takes the node's options, key required, and the task's
+    state and purge are the defaults of the entries."""
+    spec = node_options()
     spec['state']['default'] = 'present'
     spec['purge']['default'] = False
-    entry = node_spec()
-    entry['name']['required'] = True
+    entry = node_options()
+    entry[key]['required'] = True
     spec['namespaces'] = dict(type='list', elements='dict', options=entry)
     return dict(
         argument_spec=spec,
-        mutually_exclusive=[['name', 'namespaces']],
-        required_one_of=[['name', 'namespaces']],
+        mutually_exclusive=[[key, 'namespaces']],
+        required_one_of=[[key, 'namespaces']],
         supports_check_mode=True,
     )
+
+
+def netns():
+    return bulk_of(node_spec, 'name')
 
 
 def nsproc():
@@ -216,18 +223,7 @@ def mount_node_spec():
 
 
 def nsmount():
-    spec = mount_node_spec()
-    spec['state']['default'] = 'present'
-    spec['purge']['default'] = False
-    entry = mount_node_spec()
-    entry['namespace']['required'] = True
-    spec['namespaces'] = dict(type='list', elements='dict', options=entry)
-    return dict(
-        argument_spec=spec,
-        mutually_exclusive=[['namespace', 'namespaces']],
-        required_one_of=[['namespace', 'namespaces']],
-        supports_check_mode=True,
-    )
+    return bulk_of(mount_node_spec, 'namespace')
 
 
 def nsinfo():

@@ -54,6 +54,27 @@ options:
       - Also the user whose ranges O(map_root_user) maps.
       - Mutually exclusive with O(users).
     type: str
+  subuid:
+    description:
+      - A subordinate UID range of O(user), as C(start) and C(count), or C(count) alone to allocate one.
+      - A range given by count alone is satisfied by any range of the user with exactly that count.
+    type: dict
+    suboptions: &range_options
+      start:
+        description: First ID.
+        type: int
+      count:
+        description: Number of IDs.
+        type: int
+        required: true
+  subgid:
+    description: A subordinate GID range of O(user), as for O(subuid).
+    type: dict
+    suboptions: *range_options
+  exclusive:
+    description: Remove the other ranges of O(user) from the file of each range given.
+    type: bool
+    default: false
   users:
     description:
       - Many users' subordinate ranges in one task, each entry with the options of one user (see the notes).
@@ -71,14 +92,7 @@ options:
       subuid:
         description: As O(subuid).
         type: dict
-        suboptions: &range_options
-          start:
-            description: First ID.
-            type: int
-          count:
-            description: Number of IDs.
-            type: int
-            required: true
+        suboptions: *range_options
       subgid:
         description: As O(subgid).
         type: dict
@@ -91,34 +105,6 @@ options:
         description: As O(state); defaults to the task's O(state).
         type: str
         choices: [present, absent]
-  subuid:
-    description:
-      - A subordinate UID range of O(user), as C(start) and C(count), or C(count) alone to allocate one.
-      - A range given by count alone is satisfied by any range of the user with exactly that count.
-    type: dict
-    suboptions:
-      start:
-        description: First ID.
-        type: int
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
-  subgid:
-    description: A subordinate GID range of O(user), as for O(subuid).
-    type: dict
-    suboptions:
-      start:
-        description: First ID.
-        type: int
-      count:
-        description: Number of IDs.
-        type: int
-        required: true
-  exclusive:
-    description: Remove the other ranges of O(user) from the file of each range given.
-    type: bool
-    default: false
   state:
     description:
       - V(present) adds the ranges and creates the namespace.
