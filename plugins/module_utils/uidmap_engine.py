@@ -46,11 +46,13 @@ def converge(params, check_mode):
 
 
 def header(path, item):
+    """The header of an item's diff: the file or handle, and for an entry of a bulk task its path and label."""
     return '%s (%s, %s)' % (path, item['path'], item['label']) if item['path'] else path
 
 
 def plan_user(item, texts):
-    """Plan a user's ranges on texts (key -> the text so far, updated); returns (diffs, view)."""
+    """Plan a user's ranges on texts (key -> the text so far, updated with the user's); item gains its changes and
+    diffs. Returns the view: the user's ranges in each file as the plan leaves it."""
     view = {}
     for key, path in FILES:
         old = texts[key]

@@ -12,11 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.nsforge.linux.plugins.module_utils import bulk, nsmount_options, specs, uidmap_options
+from ansible_collections.nsforge.linux.plugins.module_utils import (
+    bulk, layout, nsmount_options, persist, specs, systemd, uidmap_options)
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 
 
@@ -160,6 +163,57 @@ def test_nsmount_empty_namespaces():
     assert failure(nsmount_options.items, nsmount(namespaces=[])).option == 'namespaces'
 
 
+@pytest.fixture
+def state_dirs(tmp_path, monkeypatch):
+    """Records and units in a temporary folder; systemd not running."""
+    monkeypatch.setattr(layout, 'NODE_RECORD_DIR', str(tmp_path / 'nodes'))
+    monkeypatch.setattr(persist, 'NODE_RECORD_DIR', str(tmp_path / 'nodes'))
+    monkeypatch.setattr(systemd, 'UNIT_DIR', str(tmp_path / 'units'))
+    monkeypatch.setattr(systemd, 'running', lambda: False)
+    return tmp_path
+
+
+def record_diffs(found):
+    return dict((d['after_header'], d['after']) for d in found[0].diffs if d['after_header'].endswith('.json'))
+
+
+def test_nsmount_records_of_entries_are_those_of_single_tasks(state_dirs):
+    mounts = [{'dst': '/t', 'type': 'tmpfs', 'size': '8m'}]
+    entries = [{'namespace': 'a', 'mounts': mounts}, {'namespace': 'b', 'persist': False}]
+    items = nsmount_options.items(nsmount(persist=True, namespaces=entries))
+    found = persist.plan_nsmount([(i['path'], i['label'], i['params']) for i in items])
+    single = nsmount_options.items(nsmount(namespace='a', persist=True, mounts=mounts))[0]
+    alone = persist.plan_nsmount([(single['path'], single['label'], single['params'])])
+    assert record_diffs(found) == record_diffs(alone)
+    assert list(record_diffs(found)) == [str(state_dirs / 'nodes' / 'a.json')]
+    # a's record and its unit's link are a's steps; b had no record, so it has none; the template is the task's
+    owned = found[0].owned
+    assert [c.description.split(' ')[0] for c in owned['a']] == ['write'] + ['enable'] * len(systemd.NODE_WANTED_BY)
+    assert owned['b'] == []
+    assert any('nsforge-node@.service' in c.description for c in found[0].changes if c not in owned['a'])
+
+
+def test_nsmount_volatile_source_of_an_entry_names_it(state_dirs):
+    entries = [{'namespace': 'a'}, {'namespace': 'b', 'persist': True, 'mounts': [{'dst': '/m', 'src': '/run'}]}]
+    items = nsmount_options.items(nsmount(namespaces=entries))
+    exc = failure(persist.plan_nsmount, [(i['path'], i['label'], i['params']) for i in items])
+    assert exc.option == 'namespaces[1].mounts[0].src'
+    assert exc.msg.endswith('(node b)')
+    assert not os.path.exists(str(state_dirs / 'nodes'))
+
+
+def test_uidmap_records_of_a_bulk_task(state_dirs):
+    maps = [(0, 300000, 65536)]
+    params = [{'namespace': n, 'state': 'present', 'persist': True, 'allow_host_root': False} for n in ('a', 'b')]
+    found = persist.plan_uidmap([('namespaces[%d]' % i, 'node ' + p['namespace'], p, maps, maps)
+                                 for i, p in enumerate(params)])
+    alone = persist.plan_uidmap([('', 'node b', params[1], maps, maps)])
+    records = record_diffs(found)
+    assert sorted(records) == [str(state_dirs / 'nodes' / n) for n in ('a.json', 'b.json')]
+    assert records[str(state_dirs / 'nodes' / 'b.json')] == record_diffs(alone)[str(state_dirs / 'nodes' / 'b.json')]
+    assert sorted(found[0].owned) == ['a', 'b'] and all(found[0].owned.values())
+
+
 # ---------------------------------------------------------------------------
 # uidmap (root, uid 0, is the user every host has)
 
@@ -227,7 +281,8 @@ def test_uidmap_absent_entry_needs_no_map():
 def test_uidmap_twice_names_both_entries():
     exc = failure(uidmap_options.validate, uidmap(users=[{'user': 'root'}, {'user': '0'}]))
     assert exc.option == 'users[1].user' and 'also in users[0]' in exc.msg
-    exc = failure(uidmap_options.validate, uidmap(namespaces=[{'namespace': 'a', 'map_user': 'root'} for _i in range(2)]))
+    twice = [{'namespace': 'a', 'map_user': 'root'} for _i in range(2)]
+    exc = failure(uidmap_options.validate, uidmap(namespaces=twice))
     assert exc.option == 'namespaces[1].namespace' and 'also in namespaces[0]' in exc.msg
 
 
