@@ -32,6 +32,8 @@ class Change:
         self.apply = apply
         self.undo = undo
         self.phase = phase
+        # the entry of a bulk task that the change belongs to (such as 'namespaces[3] (r4)'), named when it fails
+        self.where = None
 
     def __repr__(self):
         return 'Change(%r)' % self.description
@@ -61,7 +63,8 @@ def run(changes, check_mode, describe_error=str):
             else:
                 reason = describe_error(exc)
             undo_errors = undo_all(done)
-            msg = '%s failed: %s' % (change.description, reason)
+            where = getattr(change, 'where', None)
+            msg = '%s%s failed: %s' % (where + ': ' if where else '', change.description, reason)
             if done:
                 msg += '; undid %d earlier change(s) of this task' % len(done)
             if undo_errors:

@@ -16,8 +16,8 @@ __metaclass__ = type
 import ipaddress
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import linktypes, nodes, specs
-from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, linktypes, nodes, specs
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.names import (
     check_dnsname, check_hostname, check_ifname, check_name, check_range, norm_cidr, norm_ip, norm_mac)
 
@@ -27,21 +27,8 @@ RT_TABLE_MAIN = 254
 def validate(params):
     """Return the list of normalized node declarations from module parameters."""
     if params.get('namespaces') is not None:
-        for key in specs.NODE_OPTIONS:
-            if params.get(key) is not None:
-                raise NsforgeError('%s: set it inside each entry of namespaces, not beside it' % key, option=key)
-        if not params['namespaces']:
-            raise bad_option('namespaces', [], 'declare at least one node')
-        entries = []
-        for i, entry in enumerate(params['namespaces']):
-            entry = dict(entry)
-            if entry.get('state') is None:
-                entry['state'] = params.get('state') or 'present'
-            if entry.get('purge') is None:
-                entry['purge'] = bool(params.get('purge'))
-            if entry.get('persist') is None:
-                entry['persist'] = params.get('persist')
-            entries.append(('namespaces[%d]' % i, entry))
+        entries = bulk.entries(params, 'namespaces', specs.NODE_OPTIONS, ('state', 'purge', 'persist'),
+                               specs.node_spec(), 'node')
     else:
         entries = [('', dict(params))]
     decls = []

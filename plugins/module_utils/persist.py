@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 
-from ansible_collections.nsforge.linux.plugins.module_utils import files, nodes, systemd
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, files, nodes, systemd
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import (
@@ -257,6 +257,8 @@ class Persisted:
         self.diffs = []
         self.units_changed = False
         self.records = {}
+        # node -> the changes of its record and its unit's links (the rest, such as the template, is the task's)
+        self.owned = {}
 
     def file(self, path, new, mode, what, show=True, unit=False):
         """Plan a file to be written (or, for None, removed); returns its Change, or None when it is as wanted."""
@@ -307,6 +309,7 @@ class Persisted:
     def finish_nodes(self):
         """Plan the node records, their unit instances and the template; returns whether anything persists."""
         for node, record in sorted(self.records.items()):
+            first = len(self.changes)
             keep = any(k in record for k in SECTIONS)
             unit = systemd.node_unit(node)
             if keep and not systemd.unit_name_fits(unit):
@@ -316,6 +319,7 @@ class Persisted:
             if change is not None and keep:
                 change.apply = _with_template(change.apply)
             self.links(unit, systemd.NODE_WANTED_BY, keep)
+            self.owned[node] = self.changes[first:]
         remaining = set(persisted_nodes())
         for node, record in self.records.items():
             if any(k in record for k in SECTIONS):
@@ -389,10 +393,25 @@ def _recorded(node, section):
     return os.path.exists(record_path(node)) and section in (read_record(node) or {})
 
 
-def plan_nsmount(params):
-    if params.get('persist') is None and not (params['state'] == 'absent' and _recorded(params['namespace'], 'nsmount')):
+def _needed(items, section):
+    """Whether a task's nodes (path, label, params) touch their records: persist set, or removed while recorded."""
+    return any(params.get('persist') is not None
+               or (params['state'] == 'absent' and _recorded(params['namespace'], section))
+               for _path, _label, params in items)
+
+
+def plan_nsmount(items):
+    """The persistence of an nsmount task: items are (path, label, params) of each node (see nsmount_options.items)."""
+    if not _needed(items, 'nsmount'):
         return None
     plan = Persisted()
+    for path, label, params in items:
+        with bulk.within(path, label):
+            _nsmount_section(plan, params)
+    return plan, plan.finish_nodes()
+
+
+def _nsmount_section(plan, params):
     name = params['namespace']
     if params['persist'] and params['state'] == 'present':
         for key in ('rootfs',):
@@ -412,20 +431,23 @@ def plan_nsmount(params):
         plan.node_section(name, 'nsmount', section)
     elif params['persist'] and params['state'] == 'absent':
         raise bad_option('persist', True, 'a mount namespace with state=absent cannot be persisted')
-    else:
+    elif params['persist'] is not None or params['state'] == 'absent':
         plan.node_section(name, 'nsmount', None)
+
+
+def plan_uidmap(items):
+    """The persistence of a uidmap task's user namespaces: items are (path, label, params, uid_map, gid_map) of each
+    node, params its namespace, state, persist and allow_host_root, the maps as resolved (None with state=absent)."""
+    if not _needed([item[:3] for item in items], 'uidmap'):
+        return None
+    plan = Persisted()
+    for path, label, params, uid_map, gid_map in items:
+        with bulk.within(path, label):
+            _uidmap_section(plan, params, uid_map, gid_map)
     return plan, plan.finish_nodes()
 
 
-def plan_uidmap(params, uid_map, gid_map):
-    """uid_map, gid_map: the resolved maps of the node's user namespace (None with state=absent)."""
-    if params.get('namespace') is None:
-        if params.get('persist') is not None:
-            raise bad_option('persist', params['persist'], 'persist is about a node: give namespace')
-        return None
-    if params.get('persist') is None and not (params['state'] == 'absent' and _recorded(params['namespace'], 'uidmap')):
-        return None
-    plan = Persisted()
+def _uidmap_section(plan, params, uid_map, gid_map):
     name = params['namespace']
     if params['persist'] and params['state'] == 'present':
         section = {'namespace': name, 'state': 'present', 'uid_map': _maps(uid_map), 'gid_map': _maps(gid_map),
@@ -434,13 +456,19 @@ def plan_uidmap(params, uid_map, gid_map):
         plan.node_section(name, 'uidmap', section)
     elif params['persist']:
         raise bad_option('persist', True, 'a user namespace with state=absent cannot be persisted')
-    else:
+    elif params['persist'] is not None or params['state'] == 'absent':
         plan.node_section(name, 'uidmap', None)
-    return plan, plan.finish_nodes()
 
 
 def _maps(lines):
     return [{'inside': i, 'outside': o, 'count': c} for i, o, c in lines]
+
+
+def give_owned(found, items):
+    """Add to each item's changes (a dict with name and changes) the persistence steps of its node."""
+    if found is not None:
+        for item in items:
+            item['changes'].extend(found[0].owned.get(item['name'], []))
 
 
 def add_to(found, changes):

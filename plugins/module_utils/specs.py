@@ -77,19 +77,26 @@ def node_spec():
     )
 
 
-def netns():
-    spec = node_spec()
+def bulk_of(node_options, key):
+    """The spec of a module that declares one node (node_options(): its options, a new dict each call; key: the option
+    naming the node) or, with namespaces, many: each entry takes the node's options, key required, and the task's
+    state and purge are the defaults of the entries."""
+    spec = node_options()
     spec['state']['default'] = 'present'
     spec['purge']['default'] = False
-    entry = node_spec()
-    entry['name']['required'] = True
+    entry = node_options()
+    entry[key]['required'] = True
     spec['namespaces'] = dict(type='list', elements='dict', options=entry)
     return dict(
         argument_spec=spec,
-        mutually_exclusive=[['name', 'namespaces']],
-        required_one_of=[['name', 'namespaces']],
+        mutually_exclusive=[[key, 'namespaces']],
+        required_one_of=[[key, 'namespaces']],
         supports_check_mode=True,
     )
+
+
+def netns():
+    return bulk_of(node_spec, 'name')
 
 
 def service_spec():
@@ -155,57 +162,80 @@ def nsproc():
 _RANGE = dict(start=dict(type='int'), count=dict(type='int', required=True))
 
 
-def uidmap():
+def user_ranges_spec():
+    """Options of a user's subordinate ranges; used at the top level of uidmap and in each users entry."""
     return dict(
-        argument_spec=dict(
-            user=dict(type='str'),
-            subuid=dict(type='dict', options=_RANGE),
-            subgid=dict(type='dict', options=_RANGE),
-            exclusive=dict(type='bool', default=False),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            namespace=dict(type='str'),
-            uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
-            gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
-            map_root_user=dict(type='bool', default=False),
-            map_user=dict(type='str'),
-            allow_host_root=dict(type='bool', default=False),
-            recreate=dict(type='bool', default=False),
-            persist=dict(type='bool'),
-        ),
-        required_one_of=[['user', 'namespace']],
-        mutually_exclusive=[['uid_map', 'map_root_user', 'map_user']],
+        user=dict(type='str'),
+        subuid=dict(type='dict', options=_RANGE),
+        subgid=dict(type='dict', options=_RANGE),
+        exclusive=dict(type='bool', default=False),
+        state=dict(type='str', choices=['present', 'absent']),
+    )
+
+
+def user_ns_spec():
+    """Options of a node's user namespace; used at the top level of uidmap and in each namespaces entry."""
+    return dict(
+        state=dict(type='str', choices=['present', 'absent']),
+        namespace=dict(type='str'),
+        uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+        gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
+        map_root_user=dict(type='bool', default=False),
+        map_user=dict(type='str'),
+        allow_host_root=dict(type='bool', default=False),
+        recreate=dict(type='bool', default=False),
+        persist=dict(type='bool'),
+    )
+
+
+def uidmap():
+    spec = user_ranges_spec()
+    spec.update(user_ns_spec())
+    spec['state']['default'] = 'present'
+    users = user_ranges_spec()
+    users['user']['required'] = True
+    namespaces = user_ns_spec()
+    namespaces['namespace']['required'] = True
+    spec['users'] = dict(type='list', elements='dict', options=users)
+    spec['namespaces'] = dict(type='list', elements='dict', options=namespaces)
+    return dict(
+        argument_spec=spec,
+        required_one_of=[['user', 'namespace', 'users', 'namespaces']],
+        mutually_exclusive=[['uid_map', 'map_root_user', 'map_user'], ['user', 'users'], ['namespace', 'namespaces']],
         required_by={'subuid': 'user', 'subgid': 'user'},
         supports_check_mode=True,
     )
 
 
-def nsmount():
+def mount_node_spec():
+    """Options of a node's mount namespace; used at the top level of nsmount and in each namespaces entry."""
     return dict(
-        argument_spec=dict(
-            namespace=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            propagation=dict(type='str', default='private', choices=['private', 'slave', 'shared', 'unbindable']),
-            mounts=dict(type='list', elements='dict', options=dict(
-                dst=dict(type='str', required=True),
-                src=dict(type='path'),
-                type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
-                ro=dict(type='bool', default=False),
-                recursive=dict(type='bool', default=True),
-                size=dict(type='str'),
-                mode=dict(type='str'),
-                lower=dict(type='list', elements='path'),
-                upper=dict(type='path'),
-                work=dict(type='path'),
-                state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
-                mkdir=dict(type='bool', default=True),
-            )),
-            purge=dict(type='bool', default=False),
-            rootfs=dict(type='path'),
-            pivot=dict(type='bool', default=True),
-            persist=dict(type='bool'),
-        ),
-        supports_check_mode=True,
+        namespace=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent']),
+        propagation=dict(type='str', default='private', choices=['private', 'slave', 'shared', 'unbindable']),
+        mounts=dict(type='list', elements='dict', options=dict(
+            dst=dict(type='str', required=True),
+            src=dict(type='path'),
+            type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
+            ro=dict(type='bool', default=False),
+            recursive=dict(type='bool', default=True),
+            size=dict(type='str'),
+            mode=dict(type='str'),
+            lower=dict(type='list', elements='path'),
+            upper=dict(type='path'),
+            work=dict(type='path'),
+            state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
+            mkdir=dict(type='bool', default=True),
+        )),
+        purge=dict(type='bool'),
+        rootfs=dict(type='path'),
+        pivot=dict(type='bool', default=True),
+        persist=dict(type='bool'),
     )
+
+
+def nsmount():
+    return bulk_of(mount_node_spec, 'namespace')
 
 
 def nsinfo():
@@ -226,5 +256,10 @@ NODE_OPTIONS = tuple(key for key in node_spec() if key not in ('name', 'state', 
 # a service's declaration, whichever supervisor keeps it running
 SERVICE_OPTIONS = tuple(key for key in service_spec() if key not in ('supervisor', 'install_only'))
 # the options of a node's user namespace (not the subordinate ranges of a user)
-USER_OPTIONS = tuple(key for key in uidmap()['argument_spec']
-                     if key not in ('user', 'subuid', 'subgid', 'exclusive', 'state', 'namespace', 'persist'))
+USER_OPTIONS = tuple(key for key in user_ns_spec() if key not in ('namespace', 'persist', 'state'))
+# the options of a user's subordinate ranges that each entry of a uidmap task's users declares for itself
+RANGE_OPTIONS = tuple(key for key in user_ranges_spec() if key != 'state')
+# a node's mount namespace as one nsmount task declares it (and its record keeps it, without persist)
+MOUNT_NODE_OPTIONS = tuple(mount_node_spec())
+# what each entry of an nsmount task's namespaces declares for itself (not the task's state, purge, persist)
+MOUNT_ENTRY_OPTIONS = tuple(key for key in MOUNT_NODE_OPTIONS if key not in ('namespace', 'state', 'purge', 'persist'))

@@ -30,19 +30,33 @@ requirements:
   - root on the managed host
 notes:
   - The namespace starts as a copy of the host's mount table at the time it is created.
+  - With O(namespaces), the task is one process and one change list for all its nodes. Every entry is validated
+    before anything is read or changed; the nodes are locked together; every entry is planned; then the changes are
+    applied in the order of the entries.
+  - Bad input in one entry fails the task before anything changes, with C(msg) and C(option) naming the entry's
+    path, such as C(namespaces[17].mounts[0].dst), and C(msg) naming its node.
+  - When a change fails, the changes of the task already applied, those of earlier entries too, are undone in
+    reverse order; a created namespace is removed, a new mount unmounted, a record or unit file restored. The task
+    fails with a C(msg) that starts with the entry and its node, such as C(namespaces[39] (r40)), then names the
+    step that failed and how many changes were undone. What has no undo stays as the task left it; a namespace
+    removed (O(state=absent), or replaced for another O(rootfs)) is not recreated, a mount point folder created on a
+    file system the host shares stays, an unmount or a remount is not reverted. A failed task returns no
+    RV(results).
   - A missing mount point is created inside the namespace's view when O(mounts[].mkdir=true); a folder created on
     a file system that the host shares (not a tmpfs of the namespace) is visible on the host too.
 extends_documentation_fragment:
   - nsforge.linux.attributes
 options:
   namespace:
-    description: The node whose mount namespace is declared.
+    description:
+      - The node whose mount namespace is declared.
+      - Required unless O(namespaces) is given, with which it is mutually exclusive.
     type: str
-    required: true
   state:
     description:
       - V(present) creates the namespace when missing and converges its mounts.
       - V(absent) unpins the namespace, so that its mounts vanish; refused while a service still runs in it.
+      - With O(namespaces), the default state of each entry.
     type: str
     choices: [present, absent]
     default: present
@@ -63,7 +77,7 @@ options:
     description: Mounts of the namespace, in order (a mount point inside an earlier mount works).
     type: list
     elements: dict
-    suboptions:
+    suboptions: &mount_options
       dst:
         description: Absolute mount point inside the namespace, not C(/).
         type: str
@@ -113,6 +127,7 @@ options:
     description:
       - Unmount what is mounted in the namespace beyond the host's view and not declared (with O(rootfs), every
         mount but the root that is not declared).
+      - With O(namespaces), the default of each entry.
     type: bool
     default: false
   rootfs:
@@ -135,7 +150,50 @@ options:
         are emptied at boot, so a O(rootfs) or a mount source, upper or work folder there is refused.
       - V(false), or O(state=absent), removes this module's section of the record (and the unit instance with the
         record's last section). Omitted, an existing record is left as it is.
+      - With O(namespaces), the default of each entry.
     type: bool
+  namespaces:
+    description:
+      - Many nodes in one task, each entry with the options of one node's mount namespace (a module process and one
+        change list for all, see the notes).
+      - Mutually exclusive with O(namespace). O(mounts), O(propagation), O(rootfs) and O(pivot) go inside each entry;
+        set beside O(namespaces) (to other than their defaults), they fail. O(state), O(purge) and O(persist) of the
+        task are the defaults of the entries that do not set them.
+      - A node declared in two entries fails, naming both.
+    type: list
+    elements: dict
+    suboptions:
+      namespace:
+        description: The node.
+        type: str
+        required: true
+      state:
+        description: As O(state); defaults to the task's O(state).
+        type: str
+        choices: [present, absent]
+      propagation:
+        description: As O(propagation).
+        type: str
+        choices: [private, slave, shared, unbindable]
+        default: private
+      mounts:
+        description: As O(mounts).
+        type: list
+        elements: dict
+        suboptions: *mount_options
+      purge:
+        description: As O(purge); defaults to the task's O(purge).
+        type: bool
+      rootfs:
+        description: As O(rootfs).
+        type: path
+      pivot:
+        description: As O(pivot).
+        type: bool
+        default: true
+      persist:
+        description: As O(persist); defaults to the task's O(persist).
+        type: bool
 seealso:
   - module: nsforge.linux.nsproc
   - name: mount_namespaces(7)
@@ -182,6 +240,20 @@ EXAMPLES = r'''
     namespace: red
     state: absent
 
+- name: Many nodes' views in one task (one module process; a failure undoes the whole task)
+  nsforge.linux.nsmount:
+    purge: true
+    namespaces:
+      - namespace: red
+        mounts:
+          - {dst: /data, src: /srv/volumes/red}
+          - {dst: /tmp, type: tmpfs, size: 64m, mode: "1777"}
+      - namespace: blue
+        mounts:
+          - {dst: /data, src: /srv/volumes/blue, ro: true}
+      - namespace: old
+        state: absent
+
 - name: Node red's view survives reboot (recreated at boot by nsforge-node@red.service)
   nsforge.linux.nsmount:
     namespace: red
@@ -199,7 +271,7 @@ changes:
   sample: ["node red: mount /srv/volumes/red on /data (bind)", "node red: remount /logs read-write"]
 namespace:
   description: The node's mount namespace after the task (before it, in check mode).
-  returned: always
+  returned: when O(namespace) is given
   type: dict
   contains:
     name:
@@ -216,6 +288,27 @@ namespace:
       description: Mounts of the namespace that the host does not have, each with C(dst), C(type), C(source), C(ro).
       type: list
       elements: dict
+results:
+  description:
+    - With O(namespaces), one element per entry, in order, each with the entry's view and what the task did to it.
+    - The task's RV(changes) lists them all, with the steps that no entry owns (the unit template, the restore
+      command's install, C(systemctl daemon-reload)).
+  returned: when O(namespaces) is given
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: The node's mount namespace after the task (before it, in check mode), as RV(namespace).
+      type: dict
+      sample: {"name": "red", "path": "/run/nsforge/nodes/red/mntns/mnt", "inode": 4026532841, "mounts": []}
+    changed:
+      description: Whether the task changed (would change, in check mode) this node.
+      type: bool
+    changes:
+      description: What the task changed of this node, including its record and unit links with O(persist).
+      type: list
+      elements: str
+      sample: ["node red: create mount namespace /run/nsforge/nodes/red/mntns/mnt (private propagation)"]
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module

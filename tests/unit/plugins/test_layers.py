@@ -28,11 +28,11 @@ PACKAGE = 'ansible_collections.nsforge.linux.plugins.module_utils'
 
 LAYERS = (
     ('basics', ('errors', 'names', 'layout', 'files', 'kernel', 'changes', 'mountinfo', 'idmap', 'linktypes', 'rtnl',
-                'limits', 'specs')),
+                'limits', 'specs', 'bulk')),
     ('handles', ('nodes', 'netlink', 'cgroups', 'systemd', 'nsproc_records')),
     ('shared by the engines', ('persist', 'module')),
     ('engines', ('netns_options', 'netns_views', 'netns_read', 'netns_plan', 'netns_limits', 'netns_engine',
-                 'uidmap_engine',
+                 'uidmap_options', 'uidmap_engine',
                  'nsmount_options', 'nsmount_ops', 'nsmount_plan', 'nsmount_engine',
                  'nsinfo_engine',
                  'nsproc_options', 'nsproc_launch', 'nsproc_engine', 'nsproc_bulk')),
