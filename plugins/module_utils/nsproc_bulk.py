@@ -16,7 +16,7 @@ service, the starts still under way are waited for, and every service that this 
 (absent, stopped or exited) is stopped again with its record put back as it was, the items after the failed one whose
 start was under way included. What this task restarted, stopped or removed, a one-shot command that ran, and what
 systemd supervises stay as the task left them. The items not yet begun are not touched. The failure names the item
-(services[39] (web40): ...) and lists what became of each item in `services`.
+(services[39]: ... (service web40)) and lists what became of each item in `services`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,9 +25,9 @@ __metaclass__ = type
 
 import collections
 
-from ansible_collections.nsforge.linux.plugins.module_utils import limits, specs
-from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
-from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_engine import Item, opt
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, limits, specs
+from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
+from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_engine import Item
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import alive, locked, read_record
 
 # starts under way at once: each holds a pipe, a lock and two small processes until its startup check ends
@@ -37,24 +37,13 @@ PROCESSES_PER_SERVICE = 3
 
 
 def entries(params):
-    """(prefix, params of one service) of each item: the task's state is the default of an item's."""
-    defaults = dict((key, spec.get('default')) for key, spec in specs.service_spec().items())
-    for key, default in sorted(defaults.items()):
-        if key not in ('name', 'state') and params.get(key) is not None and params.get(key) != default:
-            raise NsforgeError('%s: set it inside each entry of services, not beside it' % key, option=key)
-    if not params['services']:
-        raise bad_option('services', [], 'declare at least one service')
-    out, seen = [], {}
-    for index, entry in enumerate(params['services']):
-        prefix = 'services[%d]' % index
-        entry = dict(entry)
-        if entry.get('state') is None:
-            entry['state'] = params['state']
-        name = entry['name']
-        if name in seen:
-            raise bad_option(opt(prefix, 'name'), name, 'the service is declared twice (also in %s)' % seen[name])
-        seen[name] = prefix
-        out.append((prefix, entry))
+    """(path, params of one service) of each item: the task's state is the default of an item's."""
+    spec = specs.service_spec()
+    out = bulk.entries(params, 'services', [key for key in spec if key not in ('name', 'state')], ('state',), spec,
+                       'service')
+    seen = {}
+    for path, entry in out:
+        bulk.once(seen, entry['name'], path, 'name', entry['name'], 'service')
     return out
 
 
@@ -71,16 +60,9 @@ def joins_a_service(params):
                for value in (params.get('namespaces') or {}).values())
 
 
-def in_item(item_prefix, name, exc):
-    """The error of an item, in the task's terms: its option's path, or the item's, leads the message."""
-    option = exc.option
-    msg = exc.msg
-    if option is not None and msg.startswith(option + ':'):
-        msg = '%s%s (service %s)' % (opt(item_prefix, option), msg[len(option):], name)
-    else:
-        msg = '%s (%s): %s' % (item_prefix, name, msg)
-    return NsforgeError(msg, option=opt(item_prefix, option) if option else item_prefix, value=exc.value,
-                        **exc.details)
+def in_item(path, name, exc):
+    """The error of an item, in the task's terms: its option's path leads the message, the service closes it."""
+    return bulk.relabeled(exc, path, 'service %s' % name)
 
 
 class Batch:
@@ -201,8 +183,7 @@ def converge_many(params, check_mode, prepared):
     for item, result in zip(task.items, results):
         if result['changed']:
             for diff in result['diff'] if isinstance(result['diff'], list) else [result['diff']]:
-                diffs.append(dict(diff, before_header=diff.get('before_header') or item.label,
-                                  after_header=diff.get('after_header') or item.label))
+                diffs.append(diff if diff.get('before_header') else bulk.headed(diff, item.prefix, item.name))
     return {
         'changed': any(result['changed'] for result in results),
         'changes': [line for result in results for line in result['changes']],

@@ -103,7 +103,6 @@ class Item:
         self.file_diffs = []
         self.before = None
         self.acted = False
-        self.started = False      # a start of this task (batch) whose second half is still to come
 
     @property
     def label(self):
@@ -160,10 +159,6 @@ class Item:
             'unit': self.supervisor.unit(self.ctx, check_mode),
             'diff': merge_diff({'before': before, 'after': after}, self.file_diffs),
         }
-
-
-def opt(prefix, key):
-    return '%s.%s' % (prefix, key) if prefix else key
 
 
 def converge(params, check_mode, supervisor):

@@ -239,7 +239,7 @@ def test_an_item_error_names_the_item_and_its_option():
     assert named.msg == "services[17].command: invalid value 'x': nope (service web)"
     plain = nsproc_bulk.in_item('services[3]', 'db', NsforgeError('could not start: boom'))
     assert plain.option == 'services[3]'
-    assert plain.msg == 'services[3] (db): could not start: boom'
+    assert plain.msg == 'services[3]: could not start: boom (service db)'
 
 
 def test_joining_a_service_that_an_earlier_item_starts_is_valid_before_it_runs():
