@@ -171,6 +171,8 @@ def problems_of(results):
                     problems.append('W1 N=%s play: changed %s, again %s' % (n, run['changed'], run['again_changed']))
                 if way in ('module', 'engine') and (not run['changed'] or run['again_changed']):
                     problems.append('W1 N=%s module: changed %s, again %s' % (n, run['changed'], run['again_changed']))
+                if way == 'module' and not run.get('remove_changed', True):
+                    problems.append('W1 N=%s module: the removal reported no change' % n)
     for key in ('w2', 'w3'):
         for run in results[key]:
             if not run['verified']:
@@ -354,7 +356,7 @@ def markdown(summary, info, opts, command):
         '- (e) the floor: one Python process doing only the kernel work (unshare, bind mount, netlink through '
         'pyroute2 as the module does) with no reading, planning or checking (`bench/floor.py`).',
         '',
-        'Every run was verified afterwards with `ip -j netns list`, `ip -all netns exec ip -j addr/route` and '
+        'Every run was verified afterwards with `ip -j netns list`, `nsenter --net=... ip -j addr/route` and '
         '`nsenter --uts=... hostname`.',
         '',
         '| N | (a) play s | (b) again s | module s | module again s | engine s | engine again s | (c) ip script s '

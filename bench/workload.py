@@ -93,6 +93,17 @@ def sh(argv):
     return subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode()
 
 
+def node_network(name, batch):
+    """eth0 and the default routes of a node as ip -j shows them (the two commands of the batch file; empty when
+    they fail): ip run by nsenter in the node's network namespace only. (ip -n and ip netns exec also unshare a
+    mount namespace, a copy of the whole mount table, which holds two pins per node: checking N nodes that way
+    costs N^2, 20 minutes at 10,000.)"""
+    proc = subprocess.run(['nsenter', '--net=/run/netns/' + name, 'ip', '-j', '-b', batch],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    lists = [json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()]
+    return lists if proc.returncode == 0 and len(lists) == 2 else ([], [])
+
+
 def verify_w1(n):
     """Check the W1 lab with ip and nsenter; return a list of problems (empty when it is right)."""
     problems = []
@@ -109,19 +120,17 @@ def verify_w1(n):
         wrong = sorted(set(want_master) - set(p for p, m in got_master.items() if m == want_master[p]))
         problems.append('%d of %d ports not up on their bridge (%s%s)'
                         % (len(wrong), n, ', '.join(wrong[:5]), '...' if len(wrong) > 5 else ''))
-    # every node: eth0 up with both addresses, a default route (ip -all netns exec runs ip once per namespace)
-    addr_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show', 'dev', 'eth0'])
-    route_out = sh(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'default'])
-    addrs = dict(re.findall(r'^netns: (\S+)\n(.*)$', addr_out, re.M))
-    routes = dict(re.findall(r'^netns: (\S+)\n(.*)$', route_out, re.M))
+    # every node: eth0 up with both addresses, a default route
+    batch = os.path.join(WORK, 'verify.batch')
+    with open(batch, 'w') as handle:
+        handle.write('addr show dev eth0\nroute show default\n')
     for i in range(1, n + 1):
         item = topology.node(i)
-        links = json.loads(addrs.get(item['name']) or '[]')
+        links, default = node_network(item['name'], batch)
         got = sorted('%s/%d' % (a['local'], a['prefixlen']) for link in links for a in link.get('addr_info', [])
                      if a.get('scope') != 'link')
         if got != sorted([item['v4'], item['v6']]) or not links or 'UP' not in links[0].get('flags', []):
             problems.append('%s: eth0 addresses %s' % (item['name'], got))
-        default = json.loads(routes.get(item['name']) or '[]')
         if [r.get('gateway') for r in default] != [item['gw4']]:
             problems.append('%s: default route %s' % (item['name'], default))
     # hostnames of a sample of nodes, with nsenter (a process per node is too slow for all)
@@ -136,11 +145,29 @@ def verify_w1(n):
     return problems[:10]
 
 
+def verify_removed():
+    """After a lab's removal: no namespace pinned (ip netns list), no node state left, no veth port left."""
+    problems = []
+    names = [item['name'] for item in json.loads(sh(['ip', '-j', 'netns', 'list']) or '[]')]
+    if names:
+        problems.append('after removal, ip netns list: %s' % ', '.join(sorted(names)[:5]))
+    state = '/run/nsforge/nodes'
+    left = os.listdir(state) if os.path.isdir(state) else []
+    if left:
+        problems.append('after removal, %d node folders left in %s' % (len(left), state))
+    links = [link['ifname'] for link in json.loads(sh(['ip', '-j', 'link', 'show']) or '[]') if link['ifname'] != 'lo']
+    if links:
+        problems.append('after removal, links in the sandbox: %s' % ', '.join(links[:5]))
+    return problems
+
+
 # ---------------------------------------------------------------------------
 # W1
 
 
 def w1(way, n):
+    if way == 'module':
+        return w1_module(n)
     result = {'workload': 'w1', 'way': way, 'n': n}
     if way == 'play':
         args_path = os.path.join(WORK, 'w1-args.json')
@@ -149,13 +176,6 @@ def w1(way, n):
         plays = topology.netns_playbook(args_path)
         result['seconds'], result['changed'] = playbook(plays)
         result['again_seconds'], result['again_changed'] = playbook(plays)
-    elif way == 'module':
-        args = topology.netns_args(n)
-        result['seconds'], result['rss_kib'], first = module('netns', args)
-        result['again_seconds'], result['again_rss_kib'], again = module('netns', args)
-        result['changes'] = len(first['changes'])
-        result['changed'] = first['changed']
-        result['again_changed'] = again['changed']
     elif way == 'engine':
         result['seconds'], result['changed'] = engine_netns(topology.netns_args(n))
         result['again_seconds'], result['again_changed'] = engine_netns(topology.netns_args(n))
@@ -174,6 +194,30 @@ def w1(way, n):
     problems = verify_w1(n)
     result['verified'] = not problems
     result['problems'] = problems
+    return result
+
+
+def w1_module(n):
+    """The netns module run directly: the lab from scratch, again (nothing to change), nsinfo while it exists
+    (verified with ip and nsenter), then the lab removed (verified: nothing left)."""
+    result = {'workload': 'w1', 'way': 'module', 'n': n}
+    args = topology.netns_args(n)
+    result['seconds'], result['rss_kib'], first = module('netns', args)
+    result['again_seconds'], result['again_rss_kib'], again = module('netns', args)
+    result['changes'] = len(first['changes'])
+    result['changed'] = first['changed']
+    result['again_changed'] = again['changed']
+    result['nsinfo_seconds'], result['nsinfo_rss_kib'], info = module('nsinfo', {})
+    result['nsinfo_nodes'] = len(info['nodes'])
+    problems = verify_w1(n)
+    if result['nsinfo_nodes'] != n + 1:
+        problems.append('nsinfo: %d nodes, %d expected' % (result['nsinfo_nodes'], n + 1))
+    remove = {'state': 'absent', 'namespaces': [{'name': item['name']} for item in args['namespaces']]}
+    result['remove_seconds'], result['remove_rss_kib'], removed = module('netns', remove)
+    result['remove_changed'] = removed['changed']
+    problems.extend(verify_removed())
+    result['verified'] = not problems
+    result['problems'] = problems[:10]
     return result
 
 

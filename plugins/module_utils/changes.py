@@ -22,6 +22,8 @@ from ansible_collections.nsforge.linux.plugins.module_utils.errors import Nsforg
 # Test-only fault injection (issue "reliability"): when set, the process
 # kills itself right after applying the change with this ordinal (1-based).
 FAULT_ENV = 'NSFORGE_TEST_DIE_AFTER_STEP'
+# steps whose undo failed that a failure's message names (a task of thousands of nodes can have thousands)
+UNDO_ERRORS_SHOWN = 5
 
 
 class Change:
@@ -68,7 +70,9 @@ def run(changes, check_mode, describe_error=str):
             if done:
                 msg += '; undid %d earlier change(s) of this task' % len(done)
             if undo_errors:
-                msg += '; could not undo: %s' % '; '.join(undo_errors)
+                msg += '; could not undo: %s' % '; '.join(undo_errors[:UNDO_ERRORS_SHOWN])
+                if len(undo_errors) > UNDO_ERRORS_SHOWN:
+                    msg += '; and %d more' % (len(undo_errors) - UNDO_ERRORS_SHOWN)
             raise NsforgeError(msg, **getattr(exc, 'details', {}))
         done.append(change)
         if die_after and str(step) == die_after:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import platform
+import resource
 import selectors
 
 from ansible_collections.nsforge.linux.plugins.module_utils import files
@@ -520,3 +521,20 @@ def move_mount_fd(tree_fd, target):
     """Attach a detached mount tree at target in the caller's mount namespace (move_mount(2))."""
     _syscall('move_mount', ctypes.c_int(tree_fd), ctypes.c_char_p(b''), ctypes.c_int(AT_FDCWD),
              ctypes.c_char_p(os.fsencode(target)), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+
+
+@contextlib.contextmanager
+def more_descriptors(count):
+    """Raise the soft limit of open descriptors (RLIMIT_NOFILE) by count, within the hard limit, for the with block:
+    a task that holds a lock per node of thousands needs more than the 1,024 that a login session's soft limit
+    often is (its hard limit is often 524,288)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = soft + count if hard == resource.RLIM_INFINITY else min(hard, soft + count)
+    if soft == resource.RLIM_INFINITY or wanted <= soft:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -58,10 +58,12 @@ def fail_early(spec, params, msg, option, hide=False):
     AnsibleModule(argument_spec=raw, supports_check_mode=True).fail_json(msg=msg, option=option)
 
 
-def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
+def run_module(spec, converge, needs_pyroute2=True, needs_root=True, echoed=None):
     """spec: dict of AnsibleModule keyword arguments; converge(module, session) -> result dict.
 
-    needs_pyroute2 may be a function of the module's parameters.
+    needs_pyroute2 may be a function of the module's parameters. echoed, a function of them too, gives what the
+    result's invocation.module_args holds instead of every parameter (ansible-core before 2.21 returns them all;
+    2.21 returns invocation only with its INJECT_INVOCATION setting).
     """
     params = basic._load_params()
     found = misplaced_elements(spec['argument_spec'], params)
@@ -96,4 +98,6 @@ def run_module(spec, converge, needs_pyroute2=True, needs_root=True):
             session.close()
     if not module._diff:
         result.pop('diff', None)
+    if echoed is not None:
+        result['invocation'] = {'module_args': echoed(module.params)}
     module.exit_json(**result)

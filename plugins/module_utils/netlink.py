@@ -14,9 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
+import collections
 import errno
 import importlib.util
 import os
+import resource
 import socket
 import traceback
 
@@ -79,35 +82,63 @@ def error_code(exc):
     return getattr(exc, 'code', None) or getattr(exc, 'errno', None) or 0
 
 
-class Session:
-    """Netlink sockets keyed by namespace path; None means the module's own namespace."""
+def open_limit():
+    """How many namespaces a Session keeps sockets open in, per kind of socket: within the process's limit of open
+    descriptors (RLIMIT_NOFILE, often 1,024; a task raises it by one per node it locks), at most 1,024."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        soft = 65536
+    return max(16, min(1024, (soft - 256) // 2))
 
-    def __init__(self):
-        self._socks = {}
-        self._raw = {}
+
+class Session:
+    """Netlink sockets keyed by namespace path; None means the module's own namespace.
+
+    A pyroute2 socket (writes) and a plain one (reads) per namespace, opened on first use. The least recently used
+    are closed beyond limit namespaces (see open_limit), so that a task of thousands of nodes neither runs out of
+    descriptors nor keeps a socket per node to the end; a namespace that every step uses (a switch node with a port
+    per node) stays open.
+    """
+
+    def __init__(self, limit=None):
+        self._socks = collections.OrderedDict()
+        self._raw = collections.OrderedDict()
+        self._loop = None
+        self.limit = max(2, limit or open_limit())
 
     def sock(self, ns_path):
         """A pyroute2 socket inside the namespace, for the writes."""
-        factory = _pyroute2()['IPRoute']
-        if factory is None:
+        if _pyroute2()['IPRoute'] is None:
             raise NsforgeError('pyroute2 is required')
-        return self._open(self._socks, ns_path, factory)
+        return self._open(self._socks, ns_path, self._iproute)
+
+    def _iproute(self):
+        """A pyroute2 socket on the session's one event loop (one of its own costs an epoll descriptor and a socket
+        pair more per socket), in no multicast group: the session reads the state with dumps, and the
+        notifications of every change of a namespace would queue up unread (the switch node's, of every port)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return _pyroute2()['IPRoute'](groups=0, use_event_loop=self._loop)
 
     def raw(self, ns_path):
         """A plain netlink socket inside the namespace, for the reads (see RawRoute)."""
         return self._open(self._raw, ns_path, rtnl.RawRoute)
 
-    @staticmethod
-    def _open(cache, ns_path, factory):
-        """The socket of cache for ns_path, made by factory() inside that namespace the first time."""
+    def _open(self, cache, ns_path, factory):
+        """The socket of cache for ns_path, made by factory() inside that namespace the first time; the least
+        recently used one of cache is closed when it holds limit sockets."""
         sock = cache.get(ns_path)
-        if sock is None:
-            if ns_path is None:
+        if sock is not None:
+            cache.move_to_end(ns_path)
+            return sock
+        while len(cache) >= self.limit:
+            _close(cache.popitem(last=False)[1])
+        if ns_path is None:
+            sock = factory()
+        else:
+            with kernel.entered(ns_path, 'net'):
                 sock = factory()
-            else:
-                with kernel.entered(ns_path, 'net'):
-                    sock = factory()
-            cache[ns_path] = sock
+        cache[ns_path] = sock
         return sock
 
     def forget(self, ns_path):
@@ -119,12 +150,11 @@ class Session:
     def close(self):
         for cache in (self._socks, self._raw):
             for sock in cache.values():
-                try:
-                    sock.close()
-                except Exception:  # pylint: disable=broad-except
-                    pass
-        self._socks = {}
-        self._raw = {}
+                _close(sock)
+            cache.clear()
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
 
     # ---- reading -------------------------------------------------------
 
@@ -325,6 +355,13 @@ class Session:
         except _pyroute2()['NetlinkError'] as exc:
             if command != 'del' or error_code(exc) != errno.ESRCH:
                 raise
+
+
+def _close(sock):
+    try:
+        sock.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
 
 
 def _argument(attribute):

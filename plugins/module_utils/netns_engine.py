@@ -19,9 +19,12 @@ from ansible_collections.nsforge.linux.plugins.module_utils.netns_read import Re
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_views import actual_view, facts_of, predicted_view
 
 
-def converge(params, check_mode, session):
-    """The whole netns task: validate, read, plan, apply, report. Returns the result dict."""
+def converge(params, check_mode, session, diff=True):
+    """The whole netns task: validate, read, plan, apply, report. Returns the result dict, with the diff only when
+    diff is true, and each node's interfaces and routes only with facts: full (the views of thousands of nodes cost
+    more to build, send and register than the work)."""
     decls = validate(params)
+    full = params.get('facts') == 'full'
     names = [d['name'] for d in decls]
     with nodes.locked(names):
         reader = Reader(session)
@@ -31,21 +34,29 @@ def converge(params, check_mode, session):
                            'namespaces' if params.get('namespaces') is not None else 'name')
         plan = planner.plan()
         file_diffs = persist.add_to(persist.plan_netns(decls), plan)
-        before = dict((d['name'], actual_view(actual[d['name']])) for d in decls)
+        before = dict((d['name'], actual_view(actual[d['name']])) for d in decls) if diff else None
         descriptions = changes.run(plan, check_mode, describe_error)
         if check_mode or not plan:
-            after = dict((d['name'], predicted_view(before[d['name']], d, planner.track[d['name']]) if plan else before[d['name']])
-                         for d in decls)
-            node_facts = [facts_of(d['name'], actual[d['name']]) for d in decls]
-        else:
+            after_actual = actual
+        elif diff or full:
             after_actual = dict((d['name'], Reader(session).node(d)) for d in decls)
-            after = dict((d['name'], actual_view(after_actual[d['name']])) for d in decls)
-            node_facts = [facts_of(d['name'], after_actual[d['name']]) for d in decls]
+        else:
+            # compact facts only: the pin and the hostname, without reading every node's network again
+            after_actual = dict((name, reader.identity(name)) for name in names)
+        node_facts = [facts_of(name, after_actual[name], full) for name in names]
+        if diff:
+            if not plan:
+                after = dict(before)
+            elif check_mode:
+                after = dict((d['name'], predicted_view(before[d['name']], d, planner.track[d['name']])) for d in decls)
+            else:
+                after = dict((name, actual_view(after_actual[name])) for name in names)
     result = {
         'changed': bool(plan),
         'changes': descriptions,
-        'diff': persist.merge_diff({'before': before, 'after': after}, file_diffs),
     }
+    if diff:
+        result['diff'] = persist.merge_diff({'before': before, 'after': after}, file_diffs)
     removed = dict((n, r) for n, r in planner.removed.items() if any(r.values()))
     if params.get('namespaces') is not None:
         result['nodes'] = node_facts
@@ -54,3 +65,11 @@ def converge(params, check_mode, session):
         result['node'] = node_facts[0]
         result['removed'] = removed.get(names[0], {'interfaces': [], 'files': [], 'handles': []})
     return result
+
+
+def echoed_args(params):
+    """The task's options as its result's invocation echoes them: the nodes of namespaces by name (with all their
+    options and the defaults filled in, thousands of nodes would cost more to return than their work)."""
+    if params.get('namespaces') is None:
+        return params
+    return dict(params, namespaces=[entry['name'] for entry in params['namespaces']])

@@ -44,5 +44,10 @@ class Reader:
         actual['etc_exists'] = os.path.isdir(etc)
         return actual
 
+    def identity(self, name):
+        """What a node's compact facts need: whether its namespace is pinned, and its hostname (no netlink)."""
+        return {'exists': nodes.netns_state(name) == 'present',
+                'hostname': nodes.read_hostname(name) if nodes.uts_exists(name) else None}
+
     def host(self):
         return self.session.read(None)

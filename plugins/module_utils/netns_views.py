@@ -138,19 +138,14 @@ def _link_for(view, gateway):
     return found.pop() if len(found) == 1 else '?'
 
 
-def facts_of(name, actual):
-    """The result facts of one node from what Reader.node read."""
-    if not actual['exists']:
-        return {'name': name, 'state': 'absent', 'path': netns_path(name), 'inode': None,
-                'hostname': None, 'interfaces': [], 'routes': []}
-    result = {
-        'name': name,
-        'state': 'present',
-        'path': netns_path(name),
-        'inode': nodes.netns_inode(name),
-        'hostname': actual['hostname'],
-    }
-    result.update(state_view(actual))
+def facts_of(name, actual, full=False):
+    """The result facts of one node from what Reader read: its identity (name, state, path, inode, hostname), and
+    with full its interfaces and routes (from Reader.node; Reader.identity is enough without)."""
+    result = {'name': name, 'state': 'absent', 'path': netns_path(name), 'inode': None, 'hostname': None}
+    if actual['exists']:
+        result.update(state='present', inode=nodes.netns_inode(name), hostname=actual['hostname'])
+    if full:
+        result.update(state_view(actual) if actual['exists'] else {'interfaces': [], 'routes': []})
     return result
 
 

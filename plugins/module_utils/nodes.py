@@ -166,16 +166,19 @@ def file_lock(directory, name):
 
 @contextlib.contextmanager
 def locked(names):
-    """Hold an exclusive lock per node, taken in sorted order so tasks never deadlock."""
+    """Hold an exclusive lock per node, taken in sorted order so tasks never deadlock; the limit of open descriptors
+    is raised by as many for the while (a descriptor per lock)."""
+    names = sorted(set(names))
     fds = []
-    try:
-        if names:
-            make_state_dir(LOCK_DIR)
-        for name in sorted(set(names)):
-            fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fds.append(fd)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        for fd in reversed(fds):
-            os.close(fd)
+    with kernel.more_descriptors(len(names)):
+        try:
+            if names:
+                make_state_dir(LOCK_DIR)
+            for name in names:
+                fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fds.append(fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            for fd in reversed(fds):
+                os.close(fd)

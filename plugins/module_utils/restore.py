@@ -62,7 +62,8 @@ def restore_nodes(names, out=say):
     if entries:
         session = netlink.Session()
         try:
-            lines += netns_engine.converge({'namespaces': entries, 'state': 'present', 'purge': False}, False, session)['changes']
+            declared = {'namespaces': entries, 'state': 'present', 'purge': False}
+            lines += netns_engine.converge(declared, False, session, diff=False)['changes']
         finally:
             session.close()
     for node in sorted(records):

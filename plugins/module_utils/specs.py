@@ -59,6 +59,10 @@ ROUTE_SPEC = dict(
 )
 
 
+# what a netns result tells of each node: its identity (compact), or with its interfaces and routes (full)
+NETNS_FACTS = ('compact', 'full')
+
+
 def node_spec():
     """Options of one node; used at the top level and in each namespaces entry."""
     return dict(
@@ -87,6 +91,7 @@ def bulk_of(node_options, key):
     entry = node_options()
     entry[key]['required'] = True
     spec['namespaces'] = dict(type='list', elements='dict', options=entry)
+    spec['facts'] = dict(type='str', default='compact', choices=list(NETNS_FACTS))
     return dict(
         argument_spec=spec,
         mutually_exclusive=[[key, 'namespaces']],

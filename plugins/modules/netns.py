@@ -49,6 +49,8 @@ notes:
     C(net.ipv4.neigh.default.gc_thresh3) and C(net.ipv6.neigh.default.gc_thresh3), one table for every network
     namespace (checked only where the module runs in the host's network namespace, the only one that shows them).
     The message names the limit, the count and the C(sysctl -w) that raises it."
+  - The result's C(invocation) (which ansible-core before 2.21 returns, and 2.21 with C(ANSIBLE_INJECT_INVOCATION))
+    lists the nodes of O(namespaces) by name instead of echoing every option of every node.
   - In check mode the diff's C(after) is predicted, with what the kernel does as a consequence (the far end of a
     deleted veth goes, the ports of a deleted bridge are let go, routes through a link that goes or goes down are
     dropped, a link set down loses its IPv6 addresses). What the kernel chooses is null there (the MAC of a new
@@ -301,6 +303,16 @@ options:
       persist:
         description: As O(persist); defaults to the task's O(persist).
         type: bool
+  facts:
+    description:
+      - What the result tells of each node in RV(node) or RV(nodes).
+      - V(compact) gives its identity, read after the task (name, state, path, inode, hostname). The task then
+        reads back only each node's pin and hostname, not its whole network (unless the diff is asked for).
+      - V(full) adds its interfaces and routes as read from the kernel after the task. They cost more for
+        Ansible to carry and register than the task's own work once a task declares thousands of nodes.
+    type: str
+    choices: [compact, full]
+    default: compact
 seealso:
   - module: community.general.ip_netns
   - name: ip-netns(8)
@@ -394,7 +406,7 @@ EXAMPLES = r'''
       - name: r2
         hostname: r2
 
-# A bridge takes at most 1023 ports, so a large lab spreads its nodes over several (n1 to n1000 on br0, n1001 on on
+# A bridge takes at most 1023 ports, so a large lab spreads its nodes over several (n1 to n1000 on br0, n1001 on
 # br1). A task that would pass a kernel limit fails before it changes anything, naming the sysctl to raise, such as
 # sysctl -w user.max_net_namespaces=... or sysctl -w net.ipv4.neigh.default.gc_thresh3=...
 - name: Nodes spread over two bridges of a switch node
@@ -410,6 +422,16 @@ EXAMPLES = r'''
       - name: n1001
         links:
           - {name: eth0, type: veth, addresses: [10.240.4.1/22], peer: {name: v1001, netns: sw, master: br1}}
+
+- name: A node's interfaces and routes in the result (facts=full), for a later task to read
+  nsforge.linux.netns:
+    name: web1
+    facts: full
+  register: web1_net
+
+- name: The address of web1's eth0, from the facts
+  ansible.builtin.debug:
+    msg: "{{ (web1_net.node.interfaces | selectattr('name', 'eq', 'eth0') | first).addresses }}"
 
 - name: Remove a lab
   nsforge.linux.netns:
@@ -428,7 +450,9 @@ changes:
   elements: str
   sample: ["node web1: create network namespace /run/netns/web1", "node web1: add address 10.200.1.2/24 to eth0"]
 node:
-  description: Facts of the node read from the kernel after the task (before it, in check mode). With O(name).
+  description:
+    - Facts of the node read from the kernel after the task (before it, in check mode). With O(name).
+    - Its interfaces and routes only with O(facts=full).
   returned: when O(name) is used
   type: dict
   contains:
@@ -453,7 +477,8 @@ node:
       type: str
       sample: web1
     interfaces:
-      description: Interfaces inside the namespace, by index.
+      description: Interfaces inside the namespace, by index. With O(facts=full).
+      returned: with O(facts=full)
       type: list
       elements: dict
       contains:
@@ -483,7 +508,8 @@ node:
           type: list
           elements: str
     routes:
-      description: Routes of the main table (and of declared tables), without IPv6 link-local ones.
+      description: Routes of the main table (and of declared tables), without IPv6 link-local ones. With O(facts=full).
+      returned: with O(facts=full)
       type: list
       elements: dict
       contains:
@@ -526,7 +552,9 @@ from ansible_collections.nsforge.linux.plugins.module_utils import restore  # py
 
 
 def main():
-    run_module(specs.netns(), lambda module, session: netns_engine.converge(module.params, module.check_mode, session))
+    run_module(specs.netns(),
+               lambda module, session: netns_engine.converge(module.params, module.check_mode, session, module._diff),
+               echoed=netns_engine.echoed_args)
 
 
 if __name__ == '__main__':

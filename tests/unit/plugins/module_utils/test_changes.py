@@ -62,6 +62,22 @@ def test_undo_errors_are_reported():
     assert 'could not undo: first (stuck)' in info.value.msg
 
 
+def test_undo_errors_named_up_to_a_few():
+    def boom():
+        raise RuntimeError('stuck')
+
+    def refuse():
+        raise OSError(1, 'no')
+    done = [changes.Change('step %d' % i, lambda: None, boom) for i in range(1, 1001)]
+    with pytest.raises(NsforgeError) as info:
+        changes.run(done + [changes.Change('last', refuse)], check_mode=False)
+    msg = info.value.msg
+    assert 'undid 1000 earlier change(s)' in msg
+    assert 'could not undo: step 1000 (stuck); step 999 (stuck)' in msg
+    assert msg.count('(stuck)') == changes.UNDO_ERRORS_SHOWN
+    assert msg.endswith('; and %d more' % (1000 - changes.UNDO_ERRORS_SHOWN))
+
+
 def test_ordered_by_phase_then_plan_order():
     items = [changes.Change(n, None, None, p) for n, p in (('x', 2), ('a', 1), ('y', 2), ('b', 1))]
     assert [c.description for c in changes.ordered(items)] == ['a', 'b', 'x', 'y']

@@ -9,7 +9,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import layout, linktypes, names, netns_options, netns_plan, netns_views, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import (
+    layout, linktypes, names, netns_engine, netns_options, netns_plan, netns_views, specs)
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -251,3 +252,47 @@ def test_views_hide_link_local_and_predict():
     assert after['links']['eth0']['addresses'] == ['10.0.0.5/24']
     assert after['routes'] == []
     assert netns_views.predicted_view(before, dict(decl, state='absent'), track) == {'present': False}
+
+
+def test_facts_compact_by_default_full_on_request(monkeypatch):
+    monkeypatch.setattr(netns_views.nodes, 'netns_inode', lambda name: 4026532284)
+    actual = {'exists': True, 'hostname': 'n',
+              'links': {'eth0': {'index': 2, 'kind': 'veth', 'up': True, 'addresses': ['10.0.0.1/24', 'fe80::1/64'],
+                                 'mtu': 1500, 'mac': '02:00:00:00:00:01', 'master': None},
+                        'lo': {'index': 1, 'kind': 'loopback', 'up': True, 'addresses': ['127.0.0.1/8'],
+                               'mtu': 65536, 'mac': '00:00:00:00:00:00'}},
+              'routes': [{'family': 4, 'dst': '0.0.0.0/0', 'gateway': '10.0.0.2', 'dev': 'eth0', 'metric': 0,
+                          'table': 254, 'proto': 4},
+                         {'family': 6, 'dst': 'fe80::/64', 'gateway': None, 'dev': 'eth0', 'metric': 256,
+                          'table': 254, 'proto': 2}]}
+    compact = netns_views.facts_of('n', actual)
+    assert compact == {'name': 'n', 'state': 'present', 'path': '/run/netns/n', 'inode': 4026532284, 'hostname': 'n'}
+    # what Reader.identity reads is enough for the compact facts
+    assert netns_views.facts_of('n', {'exists': True, 'hostname': 'n'}) == compact
+    full = netns_views.facts_of('n', actual, full=True)
+    assert dict((k, full[k]) for k in compact) == compact
+    assert [(i['name'], i['index'], i['addresses']) for i in full['interfaces']] == [
+        ('lo', 1, ['127.0.0.1/8']), ('eth0', 2, ['10.0.0.1/24'])]
+    assert full['routes'] == [{'family': 4, 'dst': '0.0.0.0/0', 'gateway': '10.0.0.2', 'dev': 'eth0', 'metric': 0,
+                               'table': 254}]
+    gone = {'exists': False, 'hostname': None}
+    assert netns_views.facts_of('n', gone) == {'name': 'n', 'state': 'absent', 'path': '/run/netns/n', 'inode': None,
+                                               'hostname': None}
+    assert netns_views.facts_of('n', gone, full=True)['interfaces'] == []
+    assert netns_views.facts_of('n', gone, full=True)['routes'] == []
+
+
+def test_facts_option_declared_once():
+    spec = specs.netns()['argument_spec']['facts']
+    assert spec['default'] == 'compact' and spec['choices'] == ['compact', 'full']
+    assert 'facts' not in specs.NODE_OPTIONS  # a task's option, not one that each node (or its record) has
+
+
+def test_invocation_names_the_nodes_of_namespaces():
+    many = {'namespaces': [{'name': 'a', 'links': [{'name': 'eth0', 'type': 'veth'}]}, {'name': 'b', 'links': None}],
+            'state': 'present', 'facts': 'compact', 'name': None}
+    assert netns_engine.echoed_args(many) == {'namespaces': ['a', 'b'], 'state': 'present', 'facts': 'compact',
+                                              'name': None}
+    assert many['namespaces'][0]['name'] == 'a'  # the parameters themselves are left as they are
+    one = {'name': 'a', 'namespaces': None, 'links': [{'name': 'eth0', 'type': 'veth'}]}
+    assert netns_engine.echoed_args(one) == one

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import resource
 import sys
 
 from ansible_collections.nsforge.linux.plugins.module_utils import files, layout, nodes, nsproc_records
@@ -83,3 +84,20 @@ def test_open_folders_of_an_older_version_are_tightened(tmp_path, monkeypatch):
     for path in (state, state / 'locks', state / 'locks' / 'services'):
         assert oct(os.stat(str(path)).st_mode & 0o7777) == oct(0o700), path
     assert oct(os.stat(str(tmp_path)).st_mode & 0o7777) == oct(0o755)  # above STATE_DIR: not the collection's
+
+
+def test_locks_of_more_nodes_than_the_soft_limit_of_descriptors(tmp_path, monkeypatch):
+    """A task locks a node per descriptor: the soft limit (often 1,024) is raised by as many for the while."""
+    monkeypatch.setattr(nodes, 'LOCK_DIR', str(tmp_path / 'locks'))
+    monkeypatch.setattr(layout, 'LOCK_DIR', str(tmp_path / 'locks'))
+    names = ['n%d' % i for i in range(300)]
+
+    def action():  # in a child of its own: its limits are its own
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        with nodes.locked(names):
+            held = len(os.listdir('/proc/self/fd'))
+            assert held > 300, held
+            assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 364
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (64, hard)
+    assert together(action, workers=1) == 0
