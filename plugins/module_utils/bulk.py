@@ -86,3 +86,13 @@ def within(path, label):
         yield
     except NsforgeError as exc:
         raise relabeled(exc, path, label)
+
+
+def echoed(lists):
+    """What the result's invocation echoes of a task's options (lists: {list option: the key naming an entry}): the
+    entries of a bulk task by name. With every option and default of thousands of entries filled in, the echo would
+    cost more to return than their work."""
+    def echo(params):
+        return dict(params, **dict((key, [entry.get(name) for entry in params[key]])
+                                   for key, name in lists.items() if params.get(key) is not None))
+    return echo

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nsforge.linux.plugins.module_utils import changes, netns_limits, nodes, persist
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, changes, netns_limits, nodes, persist
 from ansible_collections.nsforge.linux.plugins.module_utils.netlink import describe_error
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_options import validate
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_plan import Planner
@@ -67,9 +67,5 @@ def converge(params, check_mode, session, diff=True):
     return result
 
 
-def echoed_args(params):
-    """The task's options as its result's invocation echoes them: the nodes of namespaces by name (with all their
-    options and the defaults filled in, thousands of nodes would cost more to return than their work)."""
-    if params.get('namespaces') is None:
-        return params
-    return dict(params, namespaces=[entry['name'] for entry in params['namespaces']])
+# the result's invocation: the nodes of namespaces by name
+echoed_args = bulk.echoed({'namespaces': 'name'})

@@ -312,14 +312,14 @@ results:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import nsmount_engine, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, nsmount_engine, specs
 # imported so that AnsiballZ carries the restore command, which persist: true installs on the host
 from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
     run_module(specs.nsmount(), lambda module, session: nsmount_engine.converge(module.params, module.check_mode),
-               needs_pyroute2=False)
+               needs_pyroute2=False, echoed=bulk.echoed({'namespaces': 'namespace'}))
 
 
 if __name__ == '__main__':

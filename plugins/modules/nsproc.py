@@ -643,14 +643,14 @@ services:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import specs, supervisors
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, specs, supervisors
 # imported so that AnsiballZ carries the restore command, which persist: true installs on the host
 from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
     run_module(specs.nsproc(), lambda module, session: supervisors.converge(module.params, module.check_mode),
-               needs_pyroute2=False)
+               needs_pyroute2=False, echoed=bulk.echoed({'services': 'name'}))
 
 
 if __name__ == '__main__':

@@ -358,14 +358,14 @@ namespace:
 '''
 
 from ansible_collections.nsforge.linux.plugins.module_utils.module import run_module
-from ansible_collections.nsforge.linux.plugins.module_utils import specs, uidmap_engine
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, specs, uidmap_engine
 # imported so that AnsiballZ carries the restore command, which persist: true installs on the host
 from ansible_collections.nsforge.linux.plugins.module_utils import restore  # pylint: disable=unused-import
 
 
 def main():
     run_module(specs.uidmap(), lambda module, session: uidmap_engine.converge(module.params, module.check_mode),
-               needs_pyroute2=False)
+               needs_pyroute2=False, echoed=bulk.echoed({'namespaces': 'namespace', 'users': 'user'}))
 
 
 if __name__ == '__main__':

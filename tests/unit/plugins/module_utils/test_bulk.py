@@ -321,3 +321,12 @@ def test_uidmap_persist_needs_namespaces():
 def test_uidmap_empty_lists():
     assert failure(uidmap_options.validate, uidmap(users=[])).option == 'users'
     assert failure(uidmap_options.validate, uidmap(namespaces=[])).option == 'namespaces'
+
+
+def test_the_invocation_names_the_entries_of_each_list():
+    echo = bulk.echoed({'namespaces': 'namespace', 'users': 'user'})
+    params = {'state': 'present', 'namespaces': [{'namespace': 'a', 'mounts': []}, {'namespace': 'b'}],
+              'users': [{'user': 'u1', 'subuid': {'count': 1}}], 'namespace': None}
+    assert echo(params) == {'state': 'present', 'namespaces': ['a', 'b'], 'users': ['u1'], 'namespace': None}
+    one = {'namespace': 'a', 'namespaces': None, 'users': None}
+    assert echo(one) == one
