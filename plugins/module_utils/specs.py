@@ -91,7 +91,6 @@ def bulk_of(node_options, key):
     entry = node_options()
     entry[key]['required'] = True
     spec['namespaces'] = dict(type='list', elements='dict', options=entry)
-    spec['facts'] = dict(type='str', default='compact', choices=list(NETNS_FACTS))
     return dict(
         argument_spec=spec,
         mutually_exclusive=[[key, 'namespaces']],
@@ -101,7 +100,9 @@ def bulk_of(node_options, key):
 
 
 def netns():
-    return bulk_of(node_spec, 'name')
+    spec = bulk_of(node_spec, 'name')
+    spec['argument_spec']['facts'] = dict(type='str', default='compact', choices=list(NETNS_FACTS))
+    return spec
 
 
 def service_spec():
