@@ -60,6 +60,12 @@ def joins_a_service(params):
                for value in (params.get('namespaces') or {}).values())
 
 
+def as_error(exc):
+    """An item's failure as an NsforgeError: an unexpected one too, so that the task still finishes the starts under
+    way and undoes what it started (none is left running without a record)."""
+    return exc if isinstance(exc, NsforgeError) else NsforgeError('unexpected error: %s' % exc)
+
+
 def in_item(path, name, exc):
     """The error of an item, in the task's terms: its option's path leads the message, the service closes it."""
     return bulk.relabeled(exc, path, 'service %s' % name)
@@ -86,10 +92,8 @@ class Batch:
             name, launch, took = self.pending.popleft()
             try:
                 took(launch.finish())
-            except NsforgeError as exc:
-                self.failures.append((name, exc))
             except Exception as exc:  # pylint: disable=broad-except
-                self.failures.append((name, NsforgeError('unexpected error: %s' % exc)))
+                self.failures.append((name, as_error(exc)))
             release(name)
 
 
@@ -153,8 +157,8 @@ def converge_many(params, check_mode, prepared):
             task.lock(item.name)
             try:
                 item.apply(check_mode, batch, pending)
-            except NsforgeError as exc:
-                failed = (item, exc)
+            except Exception as exc:  # pylint: disable=broad-except
+                failed = (item, as_error(exc))
                 break
             finally:
                 if batch is None or not batch.holds(item.name):
@@ -162,8 +166,8 @@ def converge_many(params, check_mode, prepared):
             done.append(item)
             try:
                 item.run_outside(check_mode)
-            except NsforgeError as exc:
-                failed = (item, exc)
+            except Exception as exc:  # pylint: disable=broad-except
+                failed = (item, as_error(exc))
                 break
             if batch is not None:
                 batch.drain(batch.window, task.release)
