@@ -282,6 +282,7 @@ class Launch:
         self.mnt_parent = None
         self.err_offset = 0
         self.started = time.time()
+        self.hold = None
         joins = []
         out_fd = err_fd = None
         try:
@@ -331,6 +332,7 @@ class Launch:
         # (a subreaper of their namespace) and stay zombies, since the keeper never reaps.
         # Nor does one that systemd supervises (cfg keeper False): systemd must reap it to see it exit and restart it.
         hold = find_program('sleep', None) if cfg['namespaces']['pid']['mode'] != 'host' and cfg.get('keeper', True) else None
+        self.hold = hold
         try:
             self.pid_k = os.fork()
             if self.pid_k == 0:
@@ -413,6 +415,8 @@ class Launch:
             record = _record(cfg, self.pid_b, ns_inodes(self.pid_b), self.dirs)
             record['mnt_parent'] = self.mnt_parent
             record['stderr_offset'] = self.err_offset
+            if self.hold:
+                _wait_for_exec(self.pid_k)
             found = proc_stat(self.pid_k)
             record['keeper'] = {'pid': self.pid_k, 'start_time': found[1] if found else None}
             if not alive(record):
@@ -434,6 +438,23 @@ class Launch:
         if self.info_r is not None:
             _close_quietly(self.info_r)
             self.info_r = None
+
+
+def _wait_for_exec(pid, timeout=2.0):
+    """Wait until the keeper pid has exec'd its program (it does once the launcher has ended, a moment after the
+    launcher's last report; until then it is a copy of this process): so that when the task returns, the service's
+    parent is the keeper it will stay."""
+    deadline = time.time() + timeout
+    pause = 0.0005
+    ours = os.readlink('/proc/self/exe')
+    while time.time() < deadline:
+        try:
+            if os.readlink('/proc/%d/exe' % pid) != ours:
+                return
+        except OSError:
+            return  # gone (or a zombie): the record's check of the keeper says so
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 def _close_quietly(fd):
