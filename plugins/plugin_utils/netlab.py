@@ -21,6 +21,9 @@ import ipaddress
 import json
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+
 from ansible_collections.nsforge.linux.plugins.module_utils import specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_ifname, check_name, norm_cidr
@@ -57,6 +60,37 @@ def _check(func, where, *args):
         return func(*args)
     except NsforgeError as exc:
         _fail(where, str(exc))
+
+
+def _conform(options, value, where):
+    """Check a declaration that the role hands to a module against that module's options, before anything changes.
+
+    The module would refuse it too, but only when its task runs (after the tasks before it changed the host), and
+    naming the generated task's entry; here the message names the topology's path. A list of suboptions is checked
+    entry by entry, so that the path names the entry at fault.
+    """
+    if not isinstance(value, dict):
+        _fail(where, 'expected a mapping, got %r' % (value,))
+    top = {}
+    nested = []
+    for key, opt in options.items():
+        sub = opt.get('options')
+        if sub and value.get(key) is not None and opt.get('type') in ('list', 'dict'):
+            top[key] = dict((k, v) for k, v in opt.items() if k not in ('options', 'elements'))
+            nested.append((key, opt.get('type'), sub))
+        else:
+            top[key] = opt
+    result = ArgumentSpecValidator(top).validate(value)
+    for error in result.errors:
+        if isinstance(error, UnsupportedError):
+            _fail(where, 'unknown option(s) %s' % str(error).split('.')[0])
+        _fail(where, str(error))
+    for key, kind, sub in nested:
+        if kind == 'dict':
+            _conform(sub, value[key], '%s.%s' % (where, key))
+            continue
+        for idx, item in enumerate(value[key]):
+            _conform(sub, item, '%s.%s[%d]' % (where, key, idx))
 
 
 def _short(text, limit=15):
@@ -169,20 +203,26 @@ def _parse_links(topo, node_names, bridge_names):
 
 
 def _as_dict(value, where, keyname='name'):
-    """nodes/bridges as a mapping name -> settings; a list of dicts with a name works too."""
+    """nodes/bridges as (a mapping name -> settings, a mapping name -> its path in the topology).
+
+    A mapping of names works, and so does a list of dicts with a name: the paths are then `nodes.r1` or
+    `nodes[0] (r1)`, as the user wrote the topology, and every message about the node starts with its path.
+    """
     if value is None:
-        return {}
+        return {}, {}
     if isinstance(value, dict):
-        out = {}
+        out, paths = {}, {}
         for name, spec in value.items():
+            path = '%s.%s' % (where, name)
             if spec is None:
                 spec = {}
             if not isinstance(spec, dict):
-                _fail('%s.%s' % (where, name), 'expected a mapping of settings')
+                _fail(path, 'expected a mapping of settings')
             out[str(name)] = spec
-        return out
+            paths[str(name)] = path
+        return out, paths
     if isinstance(value, list):
-        out = {}
+        out, paths = {}, {}
         for idx, spec in enumerate(value):
             if isinstance(spec, str):
                 spec = {keyname: spec}
@@ -190,9 +230,11 @@ def _as_dict(value, where, keyname='name'):
                 _fail('%s[%d]' % (where, idx), 'expected a mapping with %s' % keyname)
             name = str(spec[keyname])
             if name in out:
-                _fail('%s[%d]' % (where, idx), '%s %s is declared twice' % (where.rstrip('s'), name))
+                _fail('%s[%d] (%s)' % (where, idx, name), '%s %s is declared twice, first as %s'
+                      % (where.rstrip('s'), name, paths[name]))
             out[name] = dict((k, v) for k, v in spec.items() if k != keyname)
-        return out
+            paths[name] = '%s[%d] (%s)' % (where, idx, name)
+        return out, paths
     _fail(where, 'expected a mapping from name to settings, or a list')
 
 
@@ -298,20 +340,21 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         _fail('state', "expected 'present' or 'absent', got %r" % (state,))
     if previous and previous.get('name') not in (None, name):
         _fail('name', 'the record of lab %s was given for lab %s' % (previous.get('name'), name))
-    node_specs = _as_dict(topology.get('nodes'), 'nodes')
-    bridge_specs = _as_dict(topology.get('bridges'), 'bridges')
+    node_specs, node_where = _as_dict(topology.get('nodes'), 'nodes')
+    bridge_specs, bridge_where = _as_dict(topology.get('bridges'), 'bridges')
+    where_of = dict(bridge_where, **node_where)
     for nname, spec in node_specs.items():
-        _check(check_name, 'nodes.%s' % nname, nname, 'nodes.%s' % nname)
+        _check(check_name, where_of[nname], nname, where_of[nname])
         unknown = sorted(set(spec) - _NODE_KEYS)
         if unknown:
-            _fail('nodes.%s' % nname, 'unknown setting(s) %s' % ', '.join(unknown))
+            _fail(where_of[nname], 'unknown setting(s) %s' % ', '.join(unknown))
     for bname, spec in bridge_specs.items():
-        _check(check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
+        _check(check_name, bridge_where[bname], bname, bridge_where[bname])
         if bname in node_specs:
-            _fail('bridges.%s' % bname, 'the name is also a node; a bridge is a node of its own')
+            _fail(bridge_where[bname], 'the name is also a node; a bridge is a node of its own')
         unknown = sorted(set(spec) - _BRIDGE_KEYS)
         if unknown:
-            _fail('bridges.%s' % bname, 'unknown setting(s) %s' % ', '.join(unknown))
+            _fail(bridge_where[bname], 'unknown setting(s) %s' % ', '.join(unknown))
 
     for other, owned in sorted((others or {}).items()):
         if other == name:
@@ -320,10 +363,9 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             owned = owned.get('nodes')
         for nname in list(bridge_specs) + list(node_specs):
             if nname in (owned or []):
-                _fail('%s.%s' % ('bridges' if nname in bridge_specs else 'nodes', nname),
+                _fail(bridge_where[nname] if nname in bridge_specs else where_of[nname],
                       'the node belongs to lab %s; remove it from that lab first' % other)
 
-    where_of = dict([(b, 'bridges.%s' % b) for b in bridge_specs] + [(n, 'nodes.%s' % n) for n in node_specs])
     node_host = {}
     for nname, spec in list(bridge_specs.items()) + list(node_specs.items()):
         value = spec.get('host')
@@ -336,7 +378,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         mode = spec.get('network_mode')
         if mode is None:
             continue
-        where = 'nodes.%s.network_mode' % nname
+        where = where_of[nname] + '.network_mode'
         if not isinstance(mode, str) or not mode.startswith('container:'):
             _fail(where, 'expected "container:<node>" to share that node\'s network namespace, got %r' % (mode,))
         target = mode.split(':', 1)[1]
@@ -346,13 +388,13 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             _fail(where, 'node %s shares the network of another node itself; name that one' % target)
         for key in ('sysctl', 'nameservers', 'search', 'hosts', 'routes', 'links', 'mounts', 'user'):
             if spec.get(key):
-                _fail('nodes.%s' % nname, '%s cannot be set on a node that shares the network of %s '
-                                          '(its services join that node)' % (key, target))
+                _fail(where_of[nname], '%s cannot be set on a node that shares the network of %s '
+                                       '(its services join that node)' % (key, target))
         pod[nname] = target
         if node_host[nname] is None:
             node_host[nname] = node_host[target]
         elif node_host[nname] != node_host[target]:
-            _fail('nodes.%s.host' % nname, 'the node shares the network of %s, which is on host %s, not %s'
+            _fail(where_of[nname] + '.host', 'the node shares the network of %s, which is on host %s, not %s'
                   % (target, node_host[target], node_host[nname]))
     net_nodes = [n for n in node_specs if n not in pod]
 
@@ -366,7 +408,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
                       % (ep['node'], pod[ep['node']]))
 
-    tunnels = _tunnels(topology, name, links, node_host, host, underlays or {})
+    tunnels = _tunnels(topology, name, links, node_host, host, underlays or {}, where_of)
     _tunnel_clashes(name, links, host, others, tunnels['dstport'])
 
     # ---- addressing
@@ -393,7 +435,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     # subnet owners: bridges first, then point-to-point links without explicit addresses
     owners = []
     for bname, spec in bridge_specs.items():
-        owners.append(('bridge', 'bridge:' + bname, 'bridges.%s' % bname, spec))
+        owners.append(('bridge', 'bridge:' + bname, where_of[bname], spec))
     for link in links:
         if link['bridge'] is None and not any(ep['addresses'] is not None for ep in link['eps']):
             owners.append(('link', link['key'], link['where'], link))
@@ -471,7 +513,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             for hkey, ep in wanted:
                 while True:
                     if net.num_addresses - 2 <= index:
-                        _fail('bridges.%s' % bname, 'subnet %s is too small for %d members'
+                        _fail(where_of[bname], 'subnet %s is too small for %d members'
                               % (net, len(members)))
                     cand = _host(net, index)
                     index += 1
@@ -506,6 +548,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     namespaces = []
     node_entries = {}
     bridge_entries = {}
+    # where each generated interface comes from in the topology (by the identity of its declaration), for origins
+    link_from = {}
     for bname, spec in bridge_specs.items():
         if not mine(bname):
             continue
@@ -514,12 +558,15 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             entry_links.append({'name': NAT_IFNAME, 'type': 'veth', 'master': BRIDGE_IFNAME,
                                 'peer': {'name': nat_plan['host_interface'],
                                          'addresses': nat_plan['host_addresses']}})
+            link_from[id(entry_links[-1])] = ['nat', False]
         namespaces.append({'name': bname, 'state': 'present', 'purge': True, 'links': entry_links})
         bridge_entries[bname] = namespaces[-1]
     for nname in net_nodes:
         if not mine(nname):
             continue
         spec = node_specs[nname]
+        _conform(specs.node_spec(), dict((k, v) for k, v in spec.items() if k in specs.NODE_OPTIONS and v is not None),
+                 where_of[nname])
         entry = {'name': nname, 'state': 'present', 'purge': True, 'links': []}
         hostname = spec.get('hostname', nname if len(nname) <= 64 else None)
         if hostname:
@@ -529,7 +576,9 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 entry[key] = spec[key]
         routes = list(spec.get('routes') or [])
         entry['routes'] = routes
-        entry['links'].extend(spec.get('links') or [])
+        for idx, decl in enumerate(spec.get('links') or []):
+            entry['links'].append(decl)
+            link_from[id(decl)] = ['%s.links[%d]' % (where_of[nname], idx), True]
         node_entries[nname] = entry
         namespaces.append(entry)
     for link in links:
@@ -541,6 +590,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 if mine(ep['node']):
                     entry = (bridge_entries if ep['bridge'] else node_entries)[ep['node']]
                     entry['links'].append(_tunnel_end(link, ep, tunnels, bridge_mtu))
+                    link_from[id(entry['links'][-1])] = [link['where'], False]
         elif mine(a['node']):
             decl = {'name': a['ifname'], 'type': 'veth', 'addresses': a['addresses']}
             if a.get('mac'):
@@ -558,6 +608,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 peer['addresses'] = b['addresses']
             decl['peer'] = peer
             node_entries[a['node']]['links'].append(decl)
+            link_from[id(decl)] = [link['where'], False]
         if not mine(a['node']):
             continue
         if link['bridge'] and link['bridge'] in gateways:
@@ -576,15 +627,16 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
 
     # ---- services, mounts, user maps
     services = []
+    service_from = {}
     seen = {}
     for nname, spec in node_specs.items():
         if not mine(nname):
             continue
         svcs = spec.get('services') or []
         if not isinstance(svcs, list):
-            _fail('nodes.%s.services' % nname, 'expected a list of nsproc declarations')
+            _fail(where_of[nname] + '.services', 'expected a list of nsproc declarations')
         for idx, svc in enumerate(svcs):
-            where = 'nodes.%s.services[%d]' % (nname, idx)
+            where = '%s.services[%d]' % (where_of[nname], idx)
             if not isinstance(svc, dict) or not svc.get('name'):
                 _fail(where, 'a service is an nsforge.linux.nsproc declaration with at least name and command')
             unknown = sorted(set(svc) - _SERVICE_KEYS)
@@ -592,6 +644,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 _fail(where, 'unknown nsproc option(s) %s' % ', '.join(unknown))
             sname = svc['name']
             _check(check_name, where, sname, where + '.name')
+            _conform(specs.service_spec(), svc, where)
             if sname in seen:
                 _fail(where, 'service %s is already declared by %s' % (sname, seen[sname]))
             seen[sname] = where
@@ -607,6 +660,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 decl.setdefault('node', nname)
             decl['lab_node'] = nname
             services.append(decl)
+            service_from[sname] = where
     mounts = []
     users = []
     for nname in net_nodes:
@@ -615,17 +669,19 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         spec = node_specs[nname]
         if spec.get('mounts'):
             if not isinstance(spec['mounts'], list):
-                _fail('nodes.%s.mounts' % nname, 'expected a list of nsforge.linux.nsmount mounts')
+                _fail(where_of[nname] + '.mounts', 'expected a list of nsforge.linux.nsmount mounts')
+            _conform({'mounts': specs.mount_node_spec()['mounts']}, {'mounts': spec['mounts']}, where_of[nname])
             mounts.append({'namespace': nname, 'mounts': spec['mounts']})
         if spec.get('user'):
             user = spec['user']
             if not isinstance(user, dict):
-                _fail('nodes.%s.user' % nname, 'expected a mapping with map_user, map_root_user or uid_map')
+                _fail(where_of[nname] + '.user', 'expected a mapping with map_user, map_root_user or uid_map')
             unknown = sorted(set(user) - _USER_KEYS)
             if unknown:
-                _fail('nodes.%s.user' % nname, 'unknown option(s) %s' % ', '.join(unknown))
+                _fail(where_of[nname] + '.user', 'unknown option(s) %s' % ', '.join(unknown))
             if not (user.get('map_user') or user.get('map_root_user') or user.get('uid_map')):
-                _fail('nodes.%s.user' % nname, 'needs map_user, map_root_user or uid_map')
+                _fail(where_of[nname] + '.user', 'needs map_user, map_root_user or uid_map')
+            _conform(specs.user_ns_spec(), user, where_of[nname] + '.user')
             users.append(dict(user, namespace=nname))
 
     all_nodes = [n for n in list(bridge_specs) + net_nodes if mine(n)]
@@ -671,9 +727,23 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         pending[key] = _union(prev.get(key), record[key])
     pending['nat'] = record['nat'] or prev_nat
 
+    # Where each entry of the generated tasks comes from in the topology, for messages in the user's terms (see
+    # where()): module -> entry name -> a sub-path of the entry ('' for the entry) -> [topology path, whether the
+    # options under it have the same names in the topology].
+    origins = {
+        'netns': dict((e['name'], dict([('', [where_of[e['name']], e['name'] in node_specs])] + [
+            ('links[%d]' % idx, link_from.get(id(decl), [where_of[e['name']], False]))
+            for idx, decl in enumerate(e['links'])])) for e in namespaces),
+        'nsproc': dict((sname, {'': [path, True]}) for sname, path in service_from.items()),
+        'nsmount': dict((m['namespace'], {'': [where_of[m['namespace']], True]}) for m in mounts),
+        'uidmap': dict((u['namespace'], {'': [where_of[u['namespace']] + '.user', True]}) for u in users),
+    }
     return {
         'name': name,
         'state': state,
+        'origins': origins,
+        # the topology's links, by their path and ends (for the role's report)
+        'links': [{'where': lk['where'], 'ends': [[ep['node'], ep['ifname']] for ep in lk['eps']]} for lk in links],
         'namespaces': out_namespaces,
         'services': services_out,
         'mounts': mounts_out,
@@ -715,7 +785,7 @@ def _underlay(value, where):
         _fail(where, 'expected the IP address of the host on the network between the hosts, got %r' % (value,))
 
 
-def _tunnels(topology, lab, links, node_host, host, underlays):
+def _tunnels(topology, lab, links, node_host, host, underlays, where_of):
     """Mark the links between hosts as tunnels: VNI, port, underlay addresses; see the role's README."""
     settings = topology.get('vxlan') or {}
     if not isinstance(settings, dict):
@@ -759,10 +829,9 @@ def _tunnels(topology, lab, links, node_host, host, underlays):
             if hname in declared:
                 addr = _underlay(declared[hname]['underlay'], 'hosts.%s.underlay' % hname)
             elif hname in underlays and underlays[hname] is not None:
-                addr = _underlay(underlays[hname], '%s.%s.host (ansible_host of %s)'
-                                 % ('bridges' if ep['bridge'] else 'nodes', ep['node'], hname))
+                addr = _underlay(underlays[hname], '%s.host (ansible_host of %s)' % (where_of[ep['node']], hname))
             else:
-                _fail(('bridges.%s.host' if ep['bridge'] else 'nodes.%s.host') % ep['node'],
+                _fail(where_of[ep['node']] + '.host',
                       'host %s has no underlay address for the tunnel of %s: give it in the topology\'s '
                       'hosts.%s.underlay, or as an IP address in ansible_host (is %s in the inventory?)'
                       % (hname, link['label'], hname, hname))
@@ -899,6 +968,117 @@ def _nat(lab, nat, bridge_specs, subnets, links, node_specs, pod):
 
 # ---------------------------------------------------------------------------
 # Graphviz
+
+
+_GENERATED_RE = re.compile(r'\b(namespaces|services)\[(\d+)\]((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)(?: \(([^()]*)\))?')
+
+
+def where(message, origins, action, args):
+    """A module's message about the role's generated task, with each entry's path put in the topology's terms.
+
+    action is the module that failed, args the options it was given (the entries whose indexes the message
+    names). `namespaces[1].links[0].type` becomes `nodes[0] (r1).links[0].type` where the option has the same name
+    in the topology, and `links[3] (r1:eth1 -- r2:eth1) (namespaces[1].links[4].peer.master of the generated netns
+    task)` where it has none. A path that names no entry of the topology is left as it is.
+    """
+    module = str(action or '').rsplit('.', 1)[-1]
+    table = (origins or {}).get(module)
+    if not table or not isinstance(args, dict) or not isinstance(message, str):
+        return message
+
+    def one(match):
+        key, idx, rest = match.group(1), int(match.group(2)), match.group(3)
+        entries = args.get(key)
+        if not isinstance(entries, list) or idx >= len(entries) or not isinstance(entries[idx], dict):
+            return match.group(0)
+        paths = table.get(entries[idx].get('name') or entries[idx].get('namespace'))
+        if not paths:
+            return match.group(0)
+        best = max((sub for sub in paths if not sub or rest == '.' + sub or rest.startswith('.' + sub + '.')
+                    or rest.startswith('.' + sub + '[')), key=len)
+        path, exact = paths[best]
+        if exact or not rest:
+            return path + (rest[len(best) + 1:] if best else rest)
+        return '%s (%s[%d]%s of the generated %s task)' % (path, key, idx, rest, module)
+    return _GENERATED_RE.sub(one, message)
+
+
+_NODE_CHANGE_RE = re.compile(r'^node (\S+): (.*)$')
+
+
+def _changed(result):
+    """Whether a registered result (or a list of them) changed something."""
+    if isinstance(result, list):
+        return any(_changed(r) for r in result)
+    return isinstance(result, dict) and bool(result.get('changed'))
+
+
+def _changed_entries(result, key, name_key):
+    """The names of the entries of a bulk result that changed."""
+    entries = result.get(key) if isinstance(result, dict) else None
+    return set(str(e.get(name_key)) for e in entries or [] if isinstance(e, dict) and e.get('changed'))
+
+
+def _count(number, word):
+    return '%d %s%s' % (number, word, '' if number == 1 else 's')
+
+
+def report(lab_plan, results):
+    """What a run of the netlab role did, counted by part, and one line that says it.
+
+    results maps a part to what the role registered: network (the netns task), users, mounts, services (the bulk
+    tasks), removals (a list of the removal tasks' results), files and nat (a result or a list of them), record.
+    A node changed when its network namespace, its user or mount namespace changed; a link when an interface of one
+    of its ends did (as the netns task's changes name them); a service when its entry in the nsproc result did.
+    """
+    results = results or {}
+    summary = lab_plan.get('summary') or []
+    node_names = [n['node'] for n in summary]
+    bridge_names = [n for n in (lab_plan.get('record') or {}).get('nodes') or [] if n not in node_names]
+    touched = {}
+    for line in (results.get('network') or {}).get('changes') or []:
+        match = _NODE_CHANGE_RE.match(str(line))
+        if match:
+            touched.setdefault(match.group(1), []).append(match.group(2))
+    nodes = (set(touched) | _changed_entries(results.get('users'), 'results', 'namespace')
+             | _changed_entries(results.get('mounts'), 'results', 'namespace')) & set(node_names)
+    links = 0
+    for lk in lab_plan.get('links') or []:
+        if any(re.search(r'(^|[\s(])%s($|[\s),])' % re.escape(str(ifname)), text)
+               for node, ifname in lk['ends'] for text in touched.get(node, [])):
+            links += 1
+    services = _changed_entries(results.get('services'), 'services', 'name')
+    files = results.get('files')
+    files_changed = sum(1 for r in (files if isinstance(files, list) else [files]) if _changed(r))
+    parts = {
+        'nodes': {'total': len(node_names), 'changed': len(nodes)},
+        'bridges': {'total': len(bridge_names), 'changed': len(set(touched) & set(bridge_names))},
+        'links': {'total': len(lab_plan.get('links') or []), 'changed': links},
+        'services': {'total': sum(len(n['services']) for n in summary), 'changed': len(services)},
+        'files': {'total': len(lab_plan.get('files') or []), 'changed': files_changed},
+        'nat': {'total': 1 if lab_plan.get('nat') else 0, 'changed': 1 if _changed(results.get('nat')) else 0},
+    }
+    changed = any(_changed(r) for r in results.values())
+    words = (('nodes', 'node'), ('bridges', 'bridge'), ('links', 'link'), ('services', 'service'),
+             ('files', 'file'), ('nat', 'NAT table'))
+    if lab_plan.get('state') == 'absent':
+        removed = lab_plan.get('removed') or {}
+        line = 'lab %s removed: %s, %s' % (lab_plan.get('name'),
+                                           _count(len(removed.get('nodes') or []), 'namespace'),
+                                           _count(len(removed.get('services') or []), 'service'))
+        if not changed:
+            line = 'lab %s: nothing to remove' % lab_plan.get('name')
+    else:
+        have = ', '.join(_count(parts[key]['total'], word) for key, word in words
+                         if parts[key]['total'] or key in ('nodes', 'links'))
+        what = ', '.join(_count(parts[key]['changed'], word) for key, word in words if parts[key]['changed'])
+        removed = lab_plan.get('removed') or {}
+        gone = len(removed.get('nodes') or []) + len(removed.get('services') or [])
+        if gone and (_changed(results.get('removals')) or _changed(results.get('network'))):
+            what = ', '.join(w for w in (what, '%d removed' % gone) if w)
+        line = 'lab %s: %s; %s' % (lab_plan.get('name'), have,
+                                   ('changed: ' + (what or 'the record')) if changed else 'no change')
+    return dict(parts, changed=changed, line=line)
 
 
 def _q(text):

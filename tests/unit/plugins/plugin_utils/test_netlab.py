@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
+from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan, report, where
 
 
 def topo(**kw):
@@ -61,11 +61,11 @@ def test_pool_too_small_names_the_link():
 
 
 def test_pool_smaller_than_a_subnet():
-    fails(r'bridges.lan: addressing pool 10.235.0.0/26 is smaller than the /24', addressing={'ipv4': '10.235.0.0/26'})
+    fails(r'bridges\[0\] \(lan\): addressing pool 10.235.0.0/26 is smaller than the /24', addressing={'ipv4': '10.235.0.0/26'})
 
 
 def test_bridge_subnet_too_small_for_members():
-    fails(r'bridges.lan: subnet 10.235.9.0/30 is too small for 2 members',
+    fails(r'bridges\[0\] \(lan\): subnet 10.235.9.0/30 is too small for 2 members',
           bridges=[{'name': 'lan', 'subnet': '10.235.9.0/30'}])
 
 
@@ -88,20 +88,20 @@ def test_bad_lab_name():
 
 
 def test_bad_node_name():
-    fails(r'nodes.-x:', nodes=[{'name': '-x'}], links=[])
+    fails(r'nodes\[0\] \(-x\):', nodes=[{'name': '-x'}], links=[])
 
 
 def test_node_declared_twice():
-    fails(r'node a is declared twice', nodes=[{'name': 'a'}, {'name': 'a'}], links=[])
+    fails(r'nodes\[1\] \(a\): node a is declared twice, first as nodes\[0\] \(a\)', nodes=[{'name': 'a'}, {'name': 'a'}], links=[])
 
 
 def test_bridge_and_node_share_a_name():
-    fails(r'bridges.a: the name is also a node', bridges=[{'name': 'a'}], links=[])
+    fails(r'bridges\[0\] \(a\): the name is also a node', bridges=[{'name': 'a'}], links=[])
 
 
 def test_pod_node_rules():
-    fails(r"nodes.c.network_mode: unknown node 'zz'", nodes=[{'name': 'c', 'network_mode': 'container:zz'}], links=[])
-    fails(r'nodes.c: links cannot be set on a node that shares the network of a',
+    fails(r"nodes\[0\] \(c\)\.network_mode: unknown node 'zz'", nodes=[{'name': 'c', 'network_mode': 'container:zz'}], links=[])
+    fails(r'nodes\[1\] \(c\): links cannot be set on a node that shares the network of a',
           nodes=[{'name': 'a'}, {'name': 'c', 'network_mode': 'container:a', 'links': [{'name': 'x'}]}], links=[])
     fails(r'links\[0\].*node c shares the network of a',
           nodes=[{'name': 'a'}, {'name': 'c', 'network_mode': 'container:a'}], links=[['c:eth0', 'lan']])
@@ -110,7 +110,7 @@ def test_pod_node_rules():
 def test_service_declared_twice_and_unknown_option():
     nodes = [{'name': 'a', 'services': [{'name': 's', 'command': 'x'}]},
              {'name': 'b', 'services': [{'name': 's', 'command': 'y'}]}]
-    fails(r'nodes.b.services\[0\]: service s is already declared by nodes.a.services\[0\]', nodes=nodes, links=[])
+    fails(r'nodes\[1\] \(b\)\.services\[0\]: service s is already declared by nodes\[0\] \(a\)\.services\[0\]', nodes=nodes, links=[])
     fails(r"unknown nsproc option\(s\) comand", nodes=[{'name': 'a', 'services': [{'name': 's', 'comand': 'x'}]}],
           links=[])
 
@@ -294,9 +294,9 @@ def test_plan_does_not_modify_its_input():
 
 
 def test_node_of_another_lab_is_refused():
-    with pytest.raises(TopologyError, match=r'nodes.r1: the node belongs to lab other; remove it from that lab first'):
+    with pytest.raises(TopologyError, match=r'nodes\[2\] \(r1\): the node belongs to lab other; remove it from that lab first'):
         plan(topo(), None, {'other': ['x', 'r1'], 'lab1': ['a']})
-    with pytest.raises(TopologyError, match=r'bridges.lan: the node belongs to lab other'):
+    with pytest.raises(TopologyError, match=r'bridges\[0\] \(lan\): the node belongs to lab other'):
         plan(topo(), None, {'other': ['lan']})
     assert plan(topo(), None, {'lab1': ['a', 'r1'], 'other': ['x']})['namespaces']
 
@@ -399,13 +399,13 @@ def test_addresses_stay_sticky_from_the_records_of_other_hosts():
      r"links\[0\] \(a:eth1 -- c:eth1\): c has no host, so it is on every host, but a is on host h1 only"),
     ({'nodes': [{'name': 'a', 'host': 'h9'}, {'name': 'c', 'host': 'h3'}, {'name': 'd', 'host': 'h3'},
                 {'name': 'e', 'host': 'h9'}]},
-     r"nodes\.a\.host: host h9 has no underlay address for the tunnel of a:eth1 -- c:eth1"),
+     r"nodes\[0\] \(a\)\.host: host h9 has no underlay address for the tunnel of a:eth1 -- c:eth1"),
     ({'hosts': {'h1': {'underlay': 'h1.example'}}}, r"hosts\.h1\.underlay: expected the IP address"),
     ({'hosts': {'h1': '10.236.0.11'}}, r"hosts\.h1: expected a mapping with underlay"),
     ({'hosts': {'h1': {'underlay': '10.236.0.11'}, 'unused': {'underlay': '10.236.0.300'}}},
      r"hosts\.unused\.underlay: expected the IP address of the host.*'10\.236\.0\.300'"),
     ({'hosts': {'h1': {'underlay': 'fd00:236::11'}}}, r'mix IPv4 and IPv6'),
-    ({'nodes': [{'name': 'a', 'host': 7}]}, r'nodes\.a\.host: expected the inventory name of a host'),
+    ({'nodes': [{'name': 'a', 'host': 7}]}, r'nodes\[0\] \(a\)\.host: expected the inventory name of a host'),
     ({'vxlan': {'dstport': 0}}, r'vxlan\.dstport: expected an integer from 1 to 65535'),
     ({'vxlan': {'vni_min': 9, 'vni_max': 5}}, r'vxlan\.vni_max: vni_max 5 is below vni_min 9'),
     ({'vxlan': {'mtu': 9000}}, r'vxlan: unknown setting\(s\) mtu'),
@@ -413,7 +413,7 @@ def test_addresses_stay_sticky_from_the_records_of_other_hosts():
     ({'links': [{'endpoints': ['a:eth3', 'e:eth0'], 'vni': 5}]}, r'vni is for a link between two hosts; both ends are on h1'),
     ({'links': [{'endpoints': ['a:eth1', 'c:eth1'], 'vni': 0}]}, r'vni must be an integer from 1 to'),
     ({'nodes': [{'name': 'a', 'host': 'h1'}, {'name': 'p', 'host': 'h3', 'network_mode': 'container:a'}],
-      'links': [], 'bridges': []}, r'nodes\.p\.host: the node shares the network of a, which is on host h1, not h3'),
+      'links': [], 'bridges': []}, r'nodes\[1\] \(p\)\.host: the node shares the network of a, which is on host h1, not h3'),
 ])
 def test_bad_cross_host_topologies_name_the_culprit(change, match):
     with pytest.raises(TopologyError, match=match):
@@ -438,3 +438,78 @@ def test_explicit_vni_dstport_and_underlay_mtu():
     assert (end['vni'], end['dstport'], end['mtu']) == (77, 8472, 8950)
     v6 = xtopo(hosts={'h1': {'underlay': 'fd42:236::11'}, 'h3': {'underlay': 'fd42:236::13'}})
     assert link(xplan('h1', v6), 'a', 'eth1')['mtu'] == 1430
+
+
+# ---- messages in the topology's terms
+
+
+def test_paths_follow_the_form_of_the_topology():
+    fails(r"nodes\[1\] \(b\)\.links\[0\]: value of type must be one of: .*got: vethh",
+          nodes=[{'name': 'a'}, {'name': 'b', 'links': [{'name': 'd0', 'type': 'vethh'}]}], links=[])
+    with pytest.raises(TopologyError, match=r"^nodes\.b: argument 'sysctl' is of type str"):
+        plan({'name': 'm', 'nodes': {'a': {}, 'b': {'sysctl': 'not-a-mapping'}}, 'links': []})
+    fails(r"nodes\[0\] \(a\)\.services\[0\]: unknown nsproc option\(s\) colour",
+          nodes=[{'name': 'a', 'services': [{'name': 's', 'command': ['x'], 'colour': 1}]}], links=[])
+    fails(r"nodes\[0\] \(a\)\.services\[0\]\.limits: argument 'pids' is of type",
+          nodes=[{'name': 'a', 'services': [{'name': 's', 'command': ['x'], 'limits': {'pids': 'many'}}]}], links=[])
+    fails(r"nodes\[1\] \(b\)\.mounts\[1\]: value of type must be one of",
+          nodes=[{'name': 'a'}, {'name': 'b', 'mounts': [{'dst': '/x', 'type': 'tmpfs'}, {'dst': '/y', 'type': 'nfs'}]}],
+          links=[])
+    fails(r"nodes\[0\] \(a\)\.user: argument 'map_root_user' is of type",
+          nodes=[{'name': 'a', 'user': {'map_root_user': 'perhaps'}}], links=[])
+
+
+def test_where_names_the_topology_path_of_a_generated_entry():
+    result = plan(topo(nodes=[{'name': 'a', 'links': [{'name': 'd0', 'type': 'dummy'}],
+                               'services': [{'name': 'sa', 'command': ['x']}]},
+                              {'name': 'b'}, {'name': 'r1'},
+                              {'name': 'r2', 'mounts': [{'dst': '/m', 'type': 'tmpfs'}], 'user': {'map_root_user': True}}]))
+    args = {'namespaces': result['namespaces']}
+    index = [e['name'] for e in args['namespaces']].index('a')
+    # the node's own link keeps its options' names; a topology link is named, with the generated path after it
+    assert where('namespaces[%d].links[0].mtu: bad' % index, result['origins'], 'nsforge.linux.netns', args) == \
+        'nodes[0] (a).links[0].mtu: bad'
+    assert where('namespaces[%d].links[1].peer.master: full' % index, result['origins'], 'nsforge.linux.netns', args) \
+        == 'links[0] (a:eth0 -- lan) (namespaces[%d].links[1].peer.master of the generated netns task): full' % index
+    r2 = [e['name'] for e in args['namespaces']].index('r2')
+    assert where('namespaces[%d] (r2): could not' % r2, result['origins'], 'netns', args) == 'nodes[3] (r2): could not'
+    assert where('namespaces[0] (lan): x', result['origins'], 'netns', args) == 'bridges[0] (lan): x'
+    services = {'services': [dict(s) for s in result['services']]}
+    assert where('services[0].command: invalid value (service sa)', result['origins'], 'nsforge.linux.nsproc',
+                 services) == 'nodes[0] (a).services[0].command: invalid value (service sa)'
+    assert where('namespaces[0].mounts[0].dst: relative', result['origins'], 'nsforge.linux.nsmount',
+                 {'namespaces': result['mounts']}) == 'nodes[3] (r2).mounts[0].dst: relative'
+    assert where('namespaces[0].map_root_user: no range', result['origins'], 'nsforge.linux.uidmap',
+                 {'namespaces': result['users']}) == 'nodes[3] (r2).user.map_root_user: no range'
+    # a message of another module, or an index beyond the entries given, is left as it is
+    assert where('namespaces[0]: x', result['origins'], 'ansible.builtin.copy', args) == 'namespaces[0]: x'
+    assert where('namespaces[99]: x', result['origins'], 'netns', args) == 'namespaces[99]: x'
+
+
+# ---- the report of a run
+
+
+def test_report_counts_what_changed_by_part():
+    result = plan(topo(nodes=[{'name': 'a', 'services': [{'name': 'sa', 'command': ['x']}]}, {'name': 'b'},
+                              {'name': 'r1'}, {'name': 'r2'}]))
+    first = report(result, {'network': {'changed': True, 'changes': [
+        'node lan: create bridge br0', 'node r1: create veth eth1 (peer eth1 in node r2)',
+        'node a: set hostname a (was None)']},
+        'services': {'changed': True, 'services': [{'name': 'sa', 'changed': True}]}})
+    assert first['changed'] is True
+    assert first['nodes'] == {'total': 4, 'changed': 2}
+    assert first['bridges'] == {'total': 1, 'changed': 1}
+    assert first['links'] == {'total': 3, 'changed': 1}
+    assert first['services'] == {'total': 1, 'changed': 1}
+    assert first['line'] == ('lab lab1: 4 nodes, 1 bridge, 3 links, 1 service; '
+                             'changed: 2 nodes, 1 bridge, 1 link, 1 service')
+    again = report(result, {'network': {'changed': False, 'changes': []}, 'services': {'skipped': True},
+                            'nat': [{}, {'changed': False}]})
+    assert again['changed'] is False
+    assert again['line'] == 'lab lab1: 4 nodes, 1 bridge, 3 links, 1 service; no change'
+    # an interface whose name is a prefix of another's is not taken for it
+    assert report(result, {'network': {'changed': True, 'changes': ['node r1: set eth10 mtu 1400']}})['links'] == \
+        {'total': 3, 'changed': 0}
+    gone = plan(topo(state='absent'), result['record'])
+    assert report(gone, {'removals': [{'changed': True}]})['line'] == 'lab lab1 removed: 5 namespaces, 1 service'
+    assert report(gone, {'removals': [{'changed': False}]})['line'] == 'lab lab1: nothing to remove'
