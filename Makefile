@@ -44,11 +44,11 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # ping: the molecule scenario's verify step.
 # tini: PID 1 of services; nft: the netlab role's NAT; dot: its topology pictures; sysctl: host forwarding
 # with NAT; nsenter, findmnt: the default lab's proofs; sshd, ssh, ssh-keygen: the simulated fleet of tests/fleet
-# (and the nsenter connection's test).
+# (and the nsenter connection's test); bird: the routers of the example OSPF lab (netlab_ospf).
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
   nsenter:util-linux findmnt:util-linux
 TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server \
-  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd
+  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd bird:bird2
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
