@@ -140,32 +140,91 @@ options:
         else a view that follows the joined one, see the description); neither the host nor the node sees them.
     type: list
     elements: dict
-    suboptions:
+    suboptions: &mount_options
       dst:
-        description: Mount point inside; created when missing and O(mounts[].mkdir=true).
-        type: path
+        description: Absolute mount point inside, not C(/); created when missing and O(mounts[].mkdir=true).
+        type: str
         required: true
       src:
         description: For V(bind), the host path to bind; must exist.
         type: path
       type:
-        description: Kind of mount.
+        description:
+          - Kind of mount, as M(nsforge.linux.nsmount) takes it; V(overlay), V(proc) and V(sysfs) are mounted when
+            the service starts, as V(bind) and V(tmpfs) are.
         type: str
-        choices: [bind, tmpfs]
+        choices: [bind, tmpfs, overlay, proc, sysfs]
         default: bind
-      readonly:
-        description: Mount read-only.
+      ro:
+        description:
+          - Mount read-only.
+          - The alias O(mounts[].readonly) is this module's older spelling; both give the same configuration.
         type: bool
         default: false
-      options:
-        description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
+        aliases: [readonly]
+      recursive:
+        description: For V(bind), bind the mounts below O(mounts[].src) too.
+        type: bool
+        default: true
+      size:
+        description: For V(tmpfs), its size, such as C(64m) or C(10%).
         type: str
+      mode:
+        description: For V(tmpfs), the mode of its root, such as C(0750) (the kernel's default is C(1777)).
+        type: str
+      owner:
+        description:
+          - For V(tmpfs), the user owning its root, by name (looked up on the managed host) or number; the mount
+            option C(uid=). With a user namespace of the service's own, an ID inside it, which must be mapped.
+          - An unknown name is refused, naming the entry (C(mounts[1].owner)).
+        type: str
+      group:
+        description: For V(tmpfs), the group owning its root, by name or number (C(gid=)); as O(mounts[].owner).
+        type: str
+      options:
+        description:
+          - For V(tmpfs), more mount options as comma-separated words, such as C(nr_inodes=1k,huge=within_size).
+          - Words C(size=), C(mode=), C(uid=) and C(gid=) are read as O(mounts[].size), O(mounts[].mode),
+            O(mounts[].owner) and O(mounts[].group), so C(size=64m,mode=0755) still works (given both ways
+            with different values, they are refused).
+        type: str
+      lower:
+        description: For V(overlay), the lower folders, uppermost first.
+        type: list
+        elements: path
+      upper:
+        description: For V(overlay), the folder that receives writes (created when missing).
+        type: path
+      work:
+        description: For V(overlay), an empty work folder on the same file system as O(mounts[].upper).
+        type: path
+      state:
+        description:
+          - Only V(mounted), since the service's view holds the mounts it declares. V(absent) (which
+            M(nsforge.linux.nsmount) takes to unmount in a node) is refused, naming the entry.
+        type: str
+        choices: [mounted, absent]
+        default: mounted
       mkdir:
         description:
           - Create a missing mount point. It is created in the file system the service sees, which is the host's
             unless an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
         type: bool
         default: true
+  private:
+    description:
+      - Folders that get a tmpfs of their own in the service's view, a short way to write O(mounts) entries, such as
+        C([/run, /tmp, /var/log]).
+      - Each path becomes a mount entry of V(tmpfs) whose O(mounts[].dst) is the path, with O(mounts[].mode) C(1777)
+        for C(/tmp) and C(/var/tmp), and C(0755) for any other path, whose O(mounts[].owner) and O(mounts[].group)
+        are the user and group the service runs as when it has O(user) (else root owns them); no size beyond the
+        kernel's default (half the memory).
+      - They are mounted before O(mounts), so that an entry of O(mounts) below one of them lands on it. A path that
+        O(mounts) declares too is mounted as O(mounts) declares it (the private entry gives way).
+      - A bad path is refused naming it, as C(private[1]). Changing the list restarts the service, as any change of
+        its configuration does.
+    type: list
+    elements: str
   map_root_user:
     description:
       - With C(user) V(new), map root inside to the first subordinate range of C(root) in C(/etc/subuid) and
@@ -327,34 +386,11 @@ options:
         description: As O(mounts).
         type: list
         elements: dict
-        suboptions:
-          dst:
-            description: Mount point inside; created when missing and O(mounts[].mkdir=true).
-            type: path
-            required: true
-          src:
-            description: For V(bind), the host path to bind; must exist.
-            type: path
-          type:
-            description: Kind of mount.
-            type: str
-            choices:
-            - bind
-            - tmpfs
-            default: bind
-          readonly:
-            description: Mount read-only.
-            type: bool
-            default: false
-          options:
-            description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
-            type: str
-          mkdir:
-            description:
-            - Create a missing mount point. It is created in the file system the service sees, which is the host's unless
-              an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
-            type: bool
-            default: true
+        suboptions: *mount_options
+      private:
+        description: As O(private).
+        type: list
+        elements: str
       uid_map:
         description: As O(uid_map).
         type: list
@@ -475,9 +511,19 @@ EXAMPLES = r'''
     hostname: "{{ item }}"
     command: [python3, -m, http.server, "80", --directory, /srv/www]
     mounts:
-      - {src: "/srv/{{ item }}", dst: /srv/www, readonly: true}
+      - {src: "/srv/{{ item }}", dst: /srv/www, ro: true}
     limits: {memory: 128M, pids: 64}
   loop: [red, blue]
+
+- name: A service with private /run, /tmp and /var/log (the first and last owned by www-data) and a spool tmpfs
+  nsforge.linux.nsproc:
+    name: web-spool
+    user: www-data
+    private: [/run, /tmp, /var/log]
+    mounts:
+      - {dst: /var/spool/web, type: tmpfs, size: 16m, mode: "0750", owner: www-data, group: www-data}
+      - {dst: /etc/app, src: /srv/config/web, readonly: true}   # readonly: an alias of ro
+    command: [python3, -m, http.server, "8080"]
 
 - name: A sidecar sharing web-red's network namespace (reaches it on localhost), with its own PID namespace
   nsforge.linux.nsproc:

@@ -438,3 +438,12 @@ def test_explicit_vni_dstport_and_underlay_mtu():
     assert (end['vni'], end['dstport'], end['mtu']) == (77, 8472, 8950)
     v6 = xtopo(hosts={'h1': {'underlay': 'fd42:236::11'}, 'h3': {'underlay': 'fd42:236::13'}})
     assert link(xplan('h1', v6), 'a', 'eth1')['mtu'] == 1430
+
+
+def test_a_node_private_folders_go_to_nsmount():
+    nodes = [{'name': 'a', 'private': ['/run', '/tmp']}, {'name': 'b', 'private': ['/tmp'], 'mounts': [{'dst': '/d'}]},
+             {'name': 'r1'}, {'name': 'r2'}]
+    assert plan(topo(nodes=nodes))['mounts'] == [{'namespace': 'a', 'private': ['/run', '/tmp']},
+                                                 {'namespace': 'b', 'private': ['/tmp'], 'mounts': [{'dst': '/d'}]}]
+    with pytest.raises(TopologyError, match=r'nodes\.a\.private'):
+        plan(topo(nodes=[dict(nodes[0], private='/run')] + nodes[1:]))
