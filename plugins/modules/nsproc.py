@@ -142,61 +142,57 @@ options:
     elements: dict
     suboptions: &mount_options
       dst:
-        description: Absolute mount point inside, not C(/); created when missing and O(mounts[].mkdir=true).
+        description: As O(nsforge.linux.nsmount#module:mounts[].dst), a mount point in the service's view.
         type: str
         required: true
       src:
-        description: For V(bind), the host path to bind; must exist.
+        description: As O(nsforge.linux.nsmount#module:mounts[].src).
         type: path
       type:
         description:
-          - Kind of mount, as M(nsforge.linux.nsmount) takes it; V(overlay), V(proc) and V(sysfs) are mounted when
-            the service starts, as V(bind) and V(tmpfs) are.
+          - As O(nsforge.linux.nsmount#module:mounts[].type); every kind is mounted when the service starts.
         type: str
         choices: [bind, tmpfs, overlay, proc, sysfs]
         default: bind
       ro:
         description:
-          - Mount read-only.
-          - The alias O(mounts[].readonly) is this module's older spelling; both give the same configuration.
+          - As O(nsforge.linux.nsmount#module:mounts[].ro). The alias O(mounts[].readonly) is this module's older
+            spelling; both give the same configuration.
         type: bool
         default: false
         aliases: [readonly]
       recursive:
-        description: For V(bind), bind the mounts below O(mounts[].src) too.
+        description: As O(nsforge.linux.nsmount#module:mounts[].recursive).
         type: bool
         default: true
       size:
-        description: For V(tmpfs), its size, such as C(64m) or C(10%).
+        description: As O(nsforge.linux.nsmount#module:mounts[].size).
         type: str
       mode:
-        description: For V(tmpfs), the mode of its root, such as C(0750) (the kernel's default is C(1777)).
+        description: As O(nsforge.linux.nsmount#module:mounts[].mode).
         type: str
       owner:
         description:
-          - For V(tmpfs), the user owning its root, by name (looked up on the managed host) or number; the mount
-            option C(uid=). With a user namespace of the service's own, an ID inside it, which must be mapped.
-          - An unknown name is refused, naming the entry (C(mounts[1].owner)).
+          - As O(nsforge.linux.nsmount#module:mounts[].owner). With a user namespace of the service's own, an ID
+            inside it, which must be mapped.
         type: str
       group:
-        description: For V(tmpfs), the group owning its root, by name or number (C(gid=)); as O(mounts[].owner).
+        description: As O(mounts[].owner), for O(nsforge.linux.nsmount#module:mounts[].group).
         type: str
       options:
         description:
-          - For V(tmpfs), more mount options as comma-separated words, such as C(nr_inodes=1k,huge=within_size).
-          - Words C(size=), C(mode=), C(uid=) and C(gid=) are read as O(mounts[].size), O(mounts[].mode),
-            O(mounts[].owner) and O(mounts[].group), so C(size=64m,mode=0755) still works (given both ways
-            with different values, they are refused).
+          - As O(nsforge.linux.nsmount#module:mounts[].options); so this module's older C(size=64m,mode=0755)
+            still works.
         type: str
       lower:
-        description: For V(overlay), the lower folders, uppermost first.
+        description: As O(nsforge.linux.nsmount#module:mounts[].lower).
         type: list
         elements: path
       upper:
-        description: For V(overlay), the folder that receives writes (created when missing).
+        description: As O(nsforge.linux.nsmount#module:mounts[].upper).
         type: path
       work:
-        description: For V(overlay), an empty work folder on the same file system as O(mounts[].upper).
+        description: As O(nsforge.linux.nsmount#module:mounts[].work).
         type: path
       state:
         description:
@@ -215,14 +211,9 @@ options:
     description:
       - Folders that get a tmpfs of their own in the service's view, a short way to write O(mounts) entries, such as
         C([/run, /tmp, /var/log]).
-      - Each path becomes a mount entry of V(tmpfs) whose O(mounts[].dst) is the path, with O(mounts[].mode) C(1777)
-        for C(/tmp) and C(/var/tmp), and C(0755) for any other path, whose O(mounts[].owner) and O(mounts[].group)
-        are the user and group the service runs as when it has O(user) (else root owns them); no size beyond the
-        kernel's default (half the memory).
-      - They are mounted before O(mounts), so that an entry of O(mounts) below one of them lands on it. A path that
-        O(mounts) declares too is mounted as O(mounts) declares it (the private entry gives way).
-      - A bad path is refused naming it, as C(private[1]). Changing the list restarts the service, as any change of
-        its configuration does.
+      - As O(nsforge.linux.nsmount#module:private), but the folders other than C(/tmp) and C(/var/tmp) are owned by
+        the user and group the service runs as when it has O(user) (else by root).
+      - Changing the list restarts the service, as any change of its configuration does.
     type: list
     elements: str
   map_root_user:
