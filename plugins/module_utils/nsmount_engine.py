@@ -15,9 +15,11 @@ from ansible_collections.nsforge.linux.plugins.module_utils import bulk, kernel,
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import run
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import mnt_path
 from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import entry_view, own_mounts, parse_mountinfo, propagation_of
-from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import read_mountinfo, read_namespace_mountinfo
+from ansible_collections.nsforge.linux.plugins.module_utils.mounts import root_of
+from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import (
+    in_namespace, read_mountinfo, read_namespace_mountinfo)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_options import items as validate
-from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_plan import plan
+from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_plan import owned, plan, with_roots
 
 
 def read(path, host_entries):
@@ -30,10 +32,18 @@ def read(path, host_entries):
                        'mounts': [entry_view(e) for e in own_mounts(entries, host_entries)]}}
 
 
+def read_roots(item, exists):
+    """{dst: [uid, gid, mode]} of the roots of the node's tmpfs mounts that declare any of them, read inside it."""
+    dsts = [decl['dst'] for decl in item['decls'] if owned(decl)]
+    return in_namespace(item['pin'], root_of, dsts) if exists and dsts else {}
+
+
 def plan_item(item, host_entries):
     """Read and plan one node: item gains pin (the handle of its namespace), before, changes, predicted and entries."""
     item['pin'] = mnt_path(item['name'])
     actual = read(item['pin'], host_entries)
+    actual['roots'] = read_roots(item, actual['exists'])
+    with_roots(actual['before']['mounts'], actual['roots'])
     item['before'] = actual['before']
     item['changes'], item['predicted'], item['entries'] = plan(item['name'], item['pin'], item['params'],
                                                                item['decls'], actual)
@@ -49,7 +59,8 @@ def finish(item, host_entries, changed, check_mode):
     else:
         final = parse_mountinfo(read_namespace_mountinfo(path)) if exists else []
         after = {'present': exists, 'propagation': propagation_of(final) if exists else None,
-                 'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]}
+                 'mounts': with_roots([entry_view(e) for e in own_mounts(final, host_entries)],
+                                      read_roots(item, exists))}
     view = {'name': item['name'], 'path': path, 'inode': kernel.ns_id(path)[1] if exists else None,
             'mounts': [entry_view(e) for e in own_mounts(final, host_entries)]}
     return view, {'before': item['before'], 'after': after}

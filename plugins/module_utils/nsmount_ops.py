@@ -16,12 +16,11 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, mounts, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import mnt_dir, mnt_path, node_dir
 from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import parse_mountinfo
 
-TMPFS_SOURCE = 'nsforge'
 MS_UNBINDABLE = 1 << 17
 
 
@@ -64,48 +63,8 @@ def read_mountinfo():
         return handle.read()
 
 
-def _ensure_point(decl):
-    dst = decl['dst']
-    if os.path.lexists(dst):
-        return
-    if not decl['mkdir']:
-        raise OSError(errno.ENOENT, '%s.dst: mount point %s does not exist (set mkdir: true)' % (decl['option'], dst))
-    if decl['type'] == 'bind' and decl['src'] and not decl.get('src_is_dir', os.path.isdir(decl['src'])):
-        parent = os.path.dirname(dst)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        open(dst, 'a').close()
-    else:
-        os.makedirs(dst, 0o755)
-
-
 def mount_decl(decl):
-    _ensure_point(decl)
-    kind = decl['type']
-    ro = kernel.MS_RDONLY if decl['ro'] else 0
-    if kind == 'bind' and decl.get('tree') is not None:
-        kernel.move_mount_fd(decl['tree'], decl['dst'])
-        if decl['ro']:
-            kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
-    elif kind == 'bind':
-        kernel.mount(decl['src'], decl['dst'], None, kernel.MS_BIND | (kernel.MS_REC if decl['recursive'] else 0))
-        if decl['ro']:
-            kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
-    elif kind == 'tmpfs':
-        data = ','.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
-                                    'mode=%s' % decl['mode'] if decl['mode'] else '') if x)
-        kernel.mount(TMPFS_SOURCE, decl['dst'], 'tmpfs', kernel.MS_NOSUID | kernel.MS_NODEV | ro, data or None)
-    elif kind == 'overlay':
-        for path in (decl['upper'], decl['work']):
-            if not os.path.isdir(path):
-                os.makedirs(path, 0o755)
-        data = 'lowerdir=%s,upperdir=%s,workdir=%s' % (':'.join(decl['lower']), decl['upper'], decl['work'])
-        kernel.mount('overlay', decl['dst'], 'overlay', ro, data)
-    elif kind == 'proc':
-        kernel.mount('proc', decl['dst'], 'proc', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC | ro)
-    elif kind == 'sysfs':
-        kernel.mount('sysfs', decl['dst'], 'sysfs', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC | ro)
-    return True
+    return mounts.make(decl, decl.get('tree'))
 
 
 def unmount(dst):
@@ -114,12 +73,13 @@ def unmount(dst):
 
 
 def remount(decl, data_change):
+    """Remount decl with its flags (read-only or not) and, for a tmpfs whose size or options changed, its data."""
+    ro = kernel.MS_RDONLY if decl['ro'] else 0
     if data_change and decl['type'] == 'tmpfs':
-        data = ','.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
-                                    'mode=%s' % decl['mode'] if decl['mode'] else '') if x)
-        kernel.mount(TMPFS_SOURCE, decl['dst'], 'tmpfs',
-                     kernel.MS_REMOUNT | kernel.MS_NOSUID | kernel.MS_NODEV | (kernel.MS_RDONLY if decl['ro'] else 0), data)
-    kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | (kernel.MS_RDONLY if decl['ro'] else 0))
+        kernel.mount(mounts.TMPFS_SOURCE, decl['dst'], 'tmpfs',
+                     kernel.MS_REMOUNT | kernel.MS_NOSUID | kernel.MS_NODEV | ro,
+                     mounts.tmpfs_data(dict(decl, mode=None, uid=None, gid=None)))
+    kernel.mount('none', decl['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | ro)
     return True
 
 

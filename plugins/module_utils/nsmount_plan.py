@@ -11,39 +11,68 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
+from ansible_collections.nsforge.linux.plugins.module_utils import mounts
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
+from ansible_collections.nsforge.linux.plugins.module_utils.mounts import TMPFS_SOURCE, describe_tmpfs
 from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import (
     has_peer_group, host_source, key_of, own_mounts, pivoted, propagation_of, size_kib, super_option, top_mounts)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import (
-    TMPFS_SOURCE, mount_decl, remount, set_propagation, unmount, create_namespace, in_namespace, remove_namespace)
+    mount_decl, remount, set_propagation, unmount, create_namespace, in_namespace, remove_namespace)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_options import wanted_propagation
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import services_in
 
 
-def matches(decl, entry, host_entries):
-    """(same kind and source, same options) of a declared mount and the visible mount at its point."""
+def _same_word(entry, word):
+    """Whether the tmpfs's super options show an option word as declared; a word the kernel does not show (a
+    default, or one it keeps to itself) counts as shown. Numbers with a k, m or g suffix are compared as numbers."""
+    key, eq, value = word.partition('=')
+    if not eq:
+        return True
+    have = super_option(entry, key)
+    return have is None or have == value or (_count(have) is not None and _count(have) == _count(value))
+
+
+def _count(value):
+    """A number with an optional k, m, g or t suffix (1k: 1024), or None."""
+    match = re.match(r'^(\d+)([kmgt]?)\Z', value.lower())
+    return int(match.group(1)) * 1024 ** ' kmgt'.index(match.group(2) or ' ') if match else None
+
+
+def root_change(decl, root):
+    """[uid, gid, mode] the root of a declared tmpfs must get (None where it is as declared), or None if nothing."""
+    if root is None:
+        return None
+    want = [decl['uid'], decl['gid'], None if decl['mode'] is None else int(decl['mode'], 8)]
+    out = [w if w is not None and w != h else None for w, h in zip(want, root)]
+    return out if any(v is not None for v in out) else None
+
+
+def matches(decl, entry, host_entries, root=None):
+    """(same kind and source, same options, tmpfs data to remount, owner and mode its root needs or None) of a
+    declared mount and the visible mount at its point; root: [uid, gid, mode] of that mount's root."""
     kind = decl['type']
+    ro_ok = ('ro' in entry['options']) == decl['ro']
     if kind == 'bind':
-        dev, root = host_source(host_entries, decl['src'])
-        same = entry['dev'] == dev and entry['root'] == root
-        return same, same and (('ro' in entry['options']) == decl['ro']), False
+        dev, root_path = host_source(host_entries, decl['src'])
+        same = entry['dev'] == dev and entry['root'] == root_path
+        return same, same and ro_ok, False, None
     if kind == 'tmpfs':
         same = entry['fstype'] == 'tmpfs' and entry['source'] == TMPFS_SOURCE and entry['root'] == '/'
-        data_ok = True
+        data_ok = all(_same_word(entry, word) for word in decl['data'])
         if same and decl['size'] is not None and size_kib(decl['size']) is not None:
             have = super_option(entry, 'size')
-            data_ok = have is not None and size_kib(have) == size_kib(decl['size'])
-        if same and decl['mode'] is not None:
-            data_ok = data_ok and (super_option(entry, 'mode') or '1777') == decl['mode']
-        return same, same and data_ok and (('ro' in entry['options']) == decl['ro']), not data_ok
+            data_ok = data_ok and have is not None and size_kib(have) == size_kib(decl['size'])
+        owner = root_change(decl, root) if same else None
+        return same, same and data_ok and ro_ok and owner is None, not data_ok, owner
     if kind == 'overlay':
         same = entry['fstype'] == 'overlay' and super_option(entry, 'lowerdir') == ':'.join(decl['lower']) \
             and super_option(entry, 'upperdir') == decl['upper'] and super_option(entry, 'workdir') == decl['work']
-        return same, same and (('ro' in entry['options']) == decl['ro']), False
+        return same, same and ro_ok, False, None
     same = entry['fstype'] == kind
-    return same, same and (('ro' in entry['options']) == decl['ro']), False
+    return same, same and ro_ok, False, None
 
 
 def describe(decl):
@@ -51,14 +80,15 @@ def describe(decl):
         what = '%s (bind%s)' % (decl['src'], ', read-only' if decl['ro'] else '')
     elif decl['type'] == 'overlay':
         what = 'overlay of %s, upper %s' % (':'.join(decl['lower']), decl['upper'])
+    elif decl['type'] == 'tmpfs':
+        extras = describe_tmpfs(decl)
+        what = 'tmpfs%s' % (' (%s)' % extras if extras else '')
     else:
-        extras = [x for x in (decl.get('size') and 'size=%s' % decl['size'], decl.get('mode') and 'mode=%s' % decl['mode'],
-                              decl['ro'] and 'read-only') if x]
-        what = '%s%s' % (decl['type'], ' (%s)' % ', '.join(extras) if extras else '')
+        what = '%s%s' % (decl['type'], ' (read-only)' if decl['ro'] else '')
     return what
 
 
-def predict_entry(decl, host_entries):
+def predict_entry(decl, host_entries, root=None):
     """The view of a declared mount as mountinfo will show it, for check mode's diff."""
     if decl['type'] == 'bind':
         best = None
@@ -71,14 +101,42 @@ def predict_entry(decl, host_entries):
         return {'dst': decl['dst'], 'type': best['fstype'] if best else None, 'source': best['source'] if best else None,
                 'root': root, 'ro': decl['ro']}
     source = {'tmpfs': TMPFS_SOURCE}.get(decl['type'], decl['type'])
-    return {'dst': decl['dst'], 'type': decl['type'], 'source': source, 'root': '/', 'ro': decl['ro']}
+    view = {'dst': decl['dst'], 'type': decl['type'], 'source': source, 'root': '/', 'ro': decl['ro']}
+    if owned(decl):
+        was = root or [0, 0, 0o1777]
+        view.update(uid=was[0] if decl['uid'] is None else decl['uid'],
+                    gid=was[1] if decl['gid'] is None else decl['gid'],
+                    mode='%o' % was[2] if decl['mode'] is None else decl['mode'])
+    return view
+
+
+def owned(decl):
+    """Whether a declared mount is a tmpfs that declares the owner, group or mode of its root."""
+    return decl['type'] == 'tmpfs' and decl['state'] == 'mounted' and any(
+        decl[key] is not None for key in ('uid', 'gid', 'mode'))
+
+
+def with_roots(views, roots):
+    """The views of mounts with the owner, group and mode of the roots read (roots: {dst: [uid, gid, mode]})."""
+    for view in views:
+        root = roots.get(view['dst'])
+        if root is not None:
+            view.update(uid=root[0], gid=root[1], mode='%o' % root[2])
+    return views
+
+
+def root_words(owner):
+    return ', '.join('%s=%s' % (key, value if key != 'mode' else '%o' % value)
+                     for key, value in zip(('uid', 'gid', 'mode'), owner) if value is not None)
 
 
 def plan(name, path, params, decls, actual):
     """(changes, predicted after-view, the node's mount table the changes start from) of one task.
 
-    actual: 'exists', 'inode', 'entries' (the node's mount table), 'host_entries', 'before' (the diff view).
+    actual: 'exists', 'inode', 'entries' (the node's mount table), 'host_entries', 'before' (the diff view),
+    'roots' ({dst: [uid, gid, mode]} of the declared tmpfs mounts' roots that declare any of them).
     """
+    roots = actual.get('roots') or {}
     state = params['state']
     exists, inode, entries, host_entries, before = (actual['exists'], actual['inode'], actual['entries'],
                                                     actual['host_entries'], actual['before'])
@@ -146,19 +204,25 @@ def plan(name, path, params, decls, actual):
                                           lambda d=decl: in_namespace(path, unmount, d['dst'])))
                     predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
                 continue
-            same, options_ok, data_change = matches(decl, entry, host_entries) if entry is not None else (False, False, False)
+            same, options_ok, data_change, owner = matches(decl, entry, host_entries, roots.get(decl['dst'])) \
+                if entry is not None else (False, False, False, None)
             if same and options_ok:
                 continue
-            if same:
+            if same and (data_change or ('ro' in entry['options']) != decl['ro']):
                 words = []
                 if ('ro' in entry['options']) != decl['ro']:
                     words.append('read-only' if decl['ro'] else 'read-write')
                 if data_change:
-                    words.append(', '.join(x for x in ('size=%s' % decl['size'] if decl['size'] else '',
-                                                       'mode=%s' % decl['mode'] if decl['mode'] else '') if x))
+                    words.append(mounts.tmpfs_data(dict(decl, mode=None, uid=None, gid=None)) or '')
                 changes.append(Change('%s: remount %s %s' % (label, decl['dst'], ' '.join(words)),
                                       lambda d=decl, c=data_change: in_namespace(path, remount, d, c)))
-            else:
+            if same and owner is not None:
+                was = roots[decl['dst']]
+                changes.append(Change('%s: give the root of %s %s (was uid=%d, gid=%d, mode=%o)'
+                                      % (label, decl['dst'], root_words(owner), was[0], was[1], was[2]),
+                                      lambda d=decl['dst'], o=owner: in_namespace(path, mounts.set_root, d, *o),
+                                      lambda d=decl['dst'], w=was: in_namespace(path, mounts.set_root, d, *w)))
+            if not same:
                 if own:
                     changes.append(Change('%s: unmount %s (%s), to mount it as declared' % (label, decl['dst'], entry['fstype']),
                                           lambda d=decl: in_namespace(path, unmount, d['dst'])))
@@ -166,7 +230,7 @@ def plan(name, path, params, decls, actual):
                                       lambda d=decl: in_namespace(path, mount_decl, d),
                                       lambda d=decl: in_namespace(path, unmount, d['dst'])))
             predicted['mounts'] = [m for m in predicted['mounts'] if m['dst'] != decl['dst']]
-            predicted['mounts'].append(predict_entry(decl, host_entries))
+            predicted['mounts'].append(predict_entry(decl, host_entries, roots.get(decl['dst']) if same else None))
         if params['purge'] and exists_for_plan:
             declared = set(d['dst'] for d in decls if d['state'] == 'mounted')
             extra = [e for e in own_mounts(entries, host_entries) if e['dst'] not in declared

@@ -34,7 +34,7 @@ import select
 import signal
 import time
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, mounts
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_options import DEFAULT_PATH, config_hash, find_program, public_config
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import (
@@ -82,25 +82,9 @@ def _child_b(cfg, go_r, go_w, err_w, out_fd, err_fd):
             else:
                 stage = 'make the mount view a slave of %s' % cfg['namespaces']['mnt']['label']
                 kernel.mount('none', '/', None, kernel.MS_REC | kernel.MS_SLAVE)
-            for i, mount in enumerate(cfg['mounts']):
-                stage = 'mounts[%d] on %s' % (i, mount['dst'])
-                if not os.path.exists(mount['dst']):
-                    if not mount['mkdir']:
-                        raise OSError(errno.ENOENT, 'mount point does not exist')
-                    if mount['type'] == 'bind' and not os.path.isdir(mount['src']):
-                        parent = os.path.dirname(mount['dst'])
-                        if not os.path.isdir(parent):
-                            os.makedirs(parent, 0o755)
-                        open(mount['dst'], 'a').close()
-                    else:
-                        os.makedirs(mount['dst'], 0o755)
-                if mount['type'] == 'bind':
-                    kernel.mount(mount['src'], mount['dst'], None, kernel.MS_BIND | kernel.MS_REC)
-                    if mount['readonly']:
-                        kernel.mount('none', mount['dst'], None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
-                else:
-                    flags = kernel.MS_NOSUID | kernel.MS_NODEV | (kernel.MS_RDONLY if mount['readonly'] else 0)
-                    kernel.mount('tmpfs', mount['dst'], 'tmpfs', flags, mount['options'])
+            for mount in cfg['mounts']:
+                stage = '%s on %s' % (mount['option'], mount['dst'])
+                mounts.make(mount)
             if cfg['mount_proc']:
                 stage = 'mount /proc'
                 kernel.mount('proc', '/proc', 'proc', kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)

@@ -22,7 +22,7 @@ import os
 import pwd
 import shlex
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kernel, mounts, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.idmap import check_map
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import netns_path, ns_handle, service_log
@@ -114,9 +114,9 @@ def validate(params, pending=()):
             raise bad_option('hostname', params['hostname'], 'needs a UTS namespace of its own (namespaces.uts: new)')
         check_hostname(params['hostname'], 'hostname')
     cfg['hostname'] = params.get('hostname')
-    cfg.update(_view(params, cfg['namespaces']))
     cfg['uid_map'], cfg['gid_map'] = _id_maps(params, ns['user'])
     cfg.update(_identity(params, cfg))
+    cfg.update(_view(params, cfg))
     cfg['init'] = _init(params, ns['pid'], cfg['type'])
     for key in ('stdout', 'stderr'):
         cfg[key] = _log(params, key, name)
@@ -179,36 +179,42 @@ def _namespaces(params, pending):
     return dict((kind, resolve_ns(kind, wanted[kind], 'namespaces.%s' % kind, pending)) for kind in KIND_NAMES)
 
 
-def _view(params, namespaces):
+def _view(params, cfg):
     """mount_proc, mounts and mount_view: the service's view of the file system.
 
     The /proc a service sees shows its own PID namespace: a service that does not share the host's PID namespace
     gets a fresh /proc, unless it joins both the PID and the mount namespace of one other service (whose /proc
-    already shows that PID namespace).
+    already shows that PID namespace). The private folders are owned by the service's user, when it has one.
     """
+    namespaces = cfg['namespaces']
     mount_proc = params.get('mount_proc')
     if mount_proc is None:
         same = namespaces['pid'].get('service')
         mount_proc = namespaces['pid']['mode'] != 'host' and not (same and namespaces['mnt'].get('service') == same)
-    mounts = []
-    for i, mount in enumerate(params.get('mounts') or []):
-        mopt = 'mounts[%d]' % i
-        if not os.path.isabs(mount['dst']) or '..' in mount['dst'].split('/'):
-            raise bad_option(mopt + '.dst', mount['dst'], 'expected an absolute path without ..')
-        if mount['type'] == 'bind':
-            if not mount.get('src'):
-                raise bad_option(mopt + '.src', None, 'a bind mount needs src')
-            if not os.path.exists(mount['src']):
-                raise bad_option(mopt + '.src', mount['src'], 'no such file or folder')
-        elif mount.get('src'):
-            raise bad_option(mopt + '.src', mount['src'], 'a tmpfs takes no src')
-        options = mount.get('options')
-        if options is not None and (mount['type'] != 'tmpfs' or any(c.isspace() or ord(c) < 32 for c in options)):
-            raise bad_option(mopt + '.options', options, 'options are for tmpfs, as comma-separated words without spaces')
-        mounts.append({'dst': os.path.normpath(mount['dst']), 'src': mount.get('src'), 'type': mount['type'],
-                       'readonly': bool(mount['readonly']), 'options': options, 'mkdir': bool(mount['mkdir'])})
-    return {'mount_proc': bool(mount_proc), 'mounts': mounts,
-            'mount_view': mount_view_of(namespaces['mnt']['mode'], bool(mount_proc), bool(mounts))}
+    owner = (cfg['uid'], cfg['gid']) if params.get('user') is not None else None
+    entries = mounts.with_private(params.get('mounts'), params.get('private'), owner)
+    mapped = _maps_of(namespaces['user'], cfg, entries)
+    decls = []
+    for opt, mount in entries:
+        if mount['state'] != 'mounted':
+            raise bad_option(opt + '.state', mount['state'], "a service's view holds the mounts it declares; "
+                             'unmounting is for nsforge.linux.nsmount')
+        decl = mounts.declare(opt, mount, mapped=mapped)
+        if any(d['dst'] == decl['dst'] for d in decls):
+            raise bad_option(opt + '.dst', mount['dst'], 'the mount point is declared twice')
+        decls.append(decl)
+    return {'mount_proc': bool(mount_proc), 'mounts': decls,
+            'mount_view': mount_view_of(namespaces['mnt']['mode'], bool(mount_proc), bool(decls))}
+
+
+def _maps_of(user_ns, cfg, entries):
+    """(uid_map, gid_map) of the user namespace the service's mounts are made in, when a tmpfs names an owner or
+    group there; else (None, None)."""
+    if user_ns['mode'] == 'host' or not any(m.get('owner') or m.get('group') for _o, m in entries):
+        return None, None
+    if user_ns['mode'] == 'join':
+        return kernel.read_userns_maps(user_ns['path']) if user_ns['path'] else (None, None)
+    return cfg['uid_map'], cfg['gid_map']
 
 
 def _id_maps(params, user_mode):

@@ -59,6 +59,28 @@ ROUTE_SPEC = dict(
 )
 
 
+def mount_entry_spec():
+    """Options of one mount, as nsmount (a node's mounts) and nsproc (a service's mounts) both take them; the
+    spellings nsproc took before are aliases (readonly)."""
+    return dict(
+        dst=dict(type='str', required=True),
+        src=dict(type='path'),
+        type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
+        ro=dict(type='bool', default=False, aliases=['readonly']),
+        recursive=dict(type='bool', default=True),
+        size=dict(type='str'),
+        mode=dict(type='str'),
+        owner=dict(type='str'),
+        group=dict(type='str'),
+        options=dict(type='str'),
+        lower=dict(type='list', elements='path'),
+        upper=dict(type='path'),
+        work=dict(type='path'),
+        state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
+        mkdir=dict(type='bool', default=True),
+    )
+
+
 # what a netns result tells of each node: its identity (compact), or with its interfaces and routes (full)
 NETNS_FACTS = ('compact', 'full')
 
@@ -121,14 +143,8 @@ def service_spec():
         namespaces=dict(type='dict'),
         hostname=dict(type='str'),
         mount_proc=dict(type='bool'),
-        mounts=dict(type='list', elements='dict', options=dict(
-            dst=dict(type='path', required=True),
-            src=dict(type='path'),
-            type=dict(type='str', default='bind', choices=['bind', 'tmpfs']),
-            readonly=dict(type='bool', default=False),
-            options=dict(type='str'),
-            mkdir=dict(type='bool', default=True),
-        )),
+        mounts=dict(type='list', elements='dict', options=mount_entry_spec()),
+        private=dict(type='list', elements='str'),
         uid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
         gid_map=dict(type='list', elements='dict', options=MAP_OPTIONS),
         map_root_user=dict(type='bool', default=False),
@@ -219,20 +235,8 @@ def mount_node_spec():
         namespace=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent']),
         propagation=dict(type='str', default='private', choices=['private', 'slave', 'shared', 'unbindable']),
-        mounts=dict(type='list', elements='dict', options=dict(
-            dst=dict(type='str', required=True),
-            src=dict(type='path'),
-            type=dict(type='str', default='bind', choices=['bind', 'tmpfs', 'overlay', 'proc', 'sysfs']),
-            ro=dict(type='bool', default=False),
-            recursive=dict(type='bool', default=True),
-            size=dict(type='str'),
-            mode=dict(type='str'),
-            lower=dict(type='list', elements='path'),
-            upper=dict(type='path'),
-            work=dict(type='path'),
-            state=dict(type='str', default='mounted', choices=['mounted', 'absent']),
-            mkdir=dict(type='bool', default=True),
-        )),
+        mounts=dict(type='list', elements='dict', options=mount_entry_spec()),
+        private=dict(type='list', elements='str'),
         purge=dict(type='bool'),
         rootfs=dict(type='path'),
         pivot=dict(type='bool', default=True),

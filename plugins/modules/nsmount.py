@@ -91,18 +91,46 @@ options:
         choices: [bind, tmpfs, overlay, proc, sysfs]
         default: bind
       ro:
-        description: Mount read-only.
+        description:
+          - Mount read-only.
+          - The alias O(mounts[].readonly) is the spelling M(nsforge.linux.nsproc) took before both modules shared
+            one vocabulary.
         type: bool
         default: false
+        aliases: [readonly]
       recursive:
         description: For V(bind), bind the mounts below O(mounts[].src) too.
         type: bool
         default: true
       size:
-        description: For V(tmpfs), its size, such as C(64m) or C(10%).
+        description:
+          - For V(tmpfs), its size, such as C(64m) or C(10%).
+          - Compared with the C(size=) the kernel shows; a different size is changed by a remount, keeping the files.
         type: str
       mode:
-        description: For V(tmpfs), the mode of its root, such as C(1777).
+        description:
+          - For V(tmpfs), the mode of its root, such as C(1777) (the kernel's default); the mount option C(mode=).
+          - Compared with the mode of the mount's root (C(stat)), and changed in place (C(chmod)) when it differs,
+            since a remount cannot change it.
+        type: str
+      owner:
+        description:
+          - For V(tmpfs), the user owning its root, by name (looked up on the managed host) or number; the mount
+            option C(uid=).
+          - Compared with the owner of the mount's root (C(stat)), and changed in place (C(chown)) when it differs.
+          - An unknown name is refused, naming the entry (C(mounts[1].owner)).
+        type: str
+      group:
+        description: For V(tmpfs), the group owning its root, by name or number (C(gid=)); as O(mounts[].owner).
+        type: str
+      options:
+        description:
+          - For V(tmpfs), more mount options as comma-separated words, such as C(nr_inodes=1k,huge=within_size).
+          - Words C(size=), C(mode=), C(uid=) and C(gid=) are read as O(mounts[].size), O(mounts[].mode),
+            O(mounts[].owner) and O(mounts[].group) (given both ways with different values, they are refused).
+          - A word whose key the kernel shows in the mount's options with another value (numbers with a C(k), C(m)
+            or C(g) suffix compared as numbers) remounts the tmpfs; a word the kernel does not show counts as
+            applied.
         type: str
       lower:
         description: For V(overlay), the lower folders, uppermost first.
@@ -123,6 +151,18 @@ options:
         description: Create a missing mount point (and, for an overlay, missing upper and work folders).
         type: bool
         default: true
+  private:
+    description:
+      - Folders that get a tmpfs of their own, a short way to write O(mounts) entries, such as
+        C([/run, /tmp, /var/log]).
+      - Each path becomes a mount entry of V(tmpfs) whose O(mounts[].dst) is the path, with O(mounts[].mode) C(1777)
+        for C(/tmp) and C(/var/tmp), and C(0755) for any other path, owned by root, without a size (the kernel's
+        default, half the memory).
+      - They are mounted before O(mounts), so that an entry of O(mounts) below one of them lands on it. A path that
+        O(mounts) declares too is mounted as O(mounts) declares it (the private entry gives way).
+      - A bad path is refused naming it, as C(private[1]).
+    type: list
+    elements: str
   purge:
     description:
       - Unmount what is mounted in the namespace beyond the host's view and not declared (with O(rootfs), every
@@ -181,6 +221,10 @@ options:
         type: list
         elements: dict
         suboptions: *mount_options
+      private:
+        description: As O(private).
+        type: list
+        elements: str
       purge:
         description: As O(purge); defaults to the task's O(purge).
         type: bool
@@ -209,6 +253,14 @@ EXAMPLES = r'''
       - {dst: /data, src: /srv/volumes/red}
       - {dst: /logs, src: /var/log/red, ro: true}
       - {dst: /tmp, type: tmpfs, size: 64m, mode: "1777"}
+
+- name: Node blue gets private /run, /tmp and /var/log, and a spool owned by www-data (re-runs change nothing)
+  nsforge.linux.nsmount:
+    namespace: blue
+    private: [/run, /tmp, /var/log]
+    mounts:
+      - {dst: /var/spool/web, type: tmpfs, size: 16m, mode: "0750", owner: www-data, group: www-data}
+      - {dst: /etc/app, src: /srv/config/blue, readonly: true}   # readonly: an alias of ro
 
 - name: An overlay whose writes stay in an upper folder
   nsforge.linux.nsmount:

@@ -140,32 +140,82 @@ options:
         else a view that follows the joined one, see the description); neither the host nor the node sees them.
     type: list
     elements: dict
-    suboptions:
+    suboptions: &mount_options
       dst:
-        description: Mount point inside; created when missing and O(mounts[].mkdir=true).
-        type: path
+        description: As O(nsforge.linux.nsmount#module:mounts[].dst), a mount point in the service's view.
+        type: str
         required: true
       src:
-        description: For V(bind), the host path to bind; must exist.
+        description: As O(nsforge.linux.nsmount#module:mounts[].src).
         type: path
       type:
-        description: Kind of mount.
+        description:
+          - As O(nsforge.linux.nsmount#module:mounts[].type); every kind is mounted when the service starts.
         type: str
-        choices: [bind, tmpfs]
+        choices: [bind, tmpfs, overlay, proc, sysfs]
         default: bind
-      readonly:
-        description: Mount read-only.
+      ro:
+        description:
+          - As O(nsforge.linux.nsmount#module:mounts[].ro). The alias O(mounts[].readonly) is this module's older
+            spelling; both give the same configuration.
         type: bool
         default: false
-      options:
-        description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
+        aliases: [readonly]
+      recursive:
+        description: As O(nsforge.linux.nsmount#module:mounts[].recursive).
+        type: bool
+        default: true
+      size:
+        description: As O(nsforge.linux.nsmount#module:mounts[].size).
         type: str
+      mode:
+        description: As O(nsforge.linux.nsmount#module:mounts[].mode).
+        type: str
+      owner:
+        description:
+          - As O(nsforge.linux.nsmount#module:mounts[].owner). With a user namespace of the service's own, an ID
+            inside it, which must be mapped.
+        type: str
+      group:
+        description: As O(mounts[].owner), for O(nsforge.linux.nsmount#module:mounts[].group).
+        type: str
+      options:
+        description:
+          - As O(nsforge.linux.nsmount#module:mounts[].options); so this module's older C(size=64m,mode=0755)
+            still works.
+        type: str
+      lower:
+        description: As O(nsforge.linux.nsmount#module:mounts[].lower).
+        type: list
+        elements: path
+      upper:
+        description: As O(nsforge.linux.nsmount#module:mounts[].upper).
+        type: path
+      work:
+        description: As O(nsforge.linux.nsmount#module:mounts[].work).
+        type: path
+      state:
+        description:
+          - Only V(mounted), since the service's view holds the mounts it declares. V(absent) (which
+            M(nsforge.linux.nsmount) takes to unmount in a node) is refused, naming the entry.
+        type: str
+        choices: [mounted, absent]
+        default: mounted
       mkdir:
         description:
           - Create a missing mount point. It is created in the file system the service sees, which is the host's
             unless an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
         type: bool
         default: true
+  private:
+    description:
+      - Folders that get a tmpfs of their own in the service's view, a short way to write O(mounts) entries, such as
+        C([/run, /tmp, /var/log]).
+      - As O(nsforge.linux.nsmount#module:private), but the folders other than C(/tmp) and C(/var/tmp) are owned by
+        the user and group the service runs as when it has O(user) (else by root).
+      - Changing the list restarts the service, as any change of its configuration does.
+    type: list
+    elements: str
   map_root_user:
     description:
       - With C(user) V(new), map root inside to the first subordinate range of C(root) in C(/etc/subuid) and
@@ -327,34 +377,11 @@ options:
         description: As O(mounts).
         type: list
         elements: dict
-        suboptions:
-          dst:
-            description: Mount point inside; created when missing and O(mounts[].mkdir=true).
-            type: path
-            required: true
-          src:
-            description: For V(bind), the host path to bind; must exist.
-            type: path
-          type:
-            description: Kind of mount.
-            type: str
-            choices:
-            - bind
-            - tmpfs
-            default: bind
-          readonly:
-            description: Mount read-only.
-            type: bool
-            default: false
-          options:
-            description: For V(tmpfs), mount options such as C(size=64m,mode=0755).
-            type: str
-          mkdir:
-            description:
-            - Create a missing mount point. It is created in the file system the service sees, which is the host's unless
-              an earlier entry of O(mounts) put a tmpfs above it, so the folder stays on the host.
-            type: bool
-            default: true
+        suboptions: *mount_options
+      private:
+        description: As O(private).
+        type: list
+        elements: str
       uid_map:
         description: As O(uid_map).
         type: list
@@ -475,9 +502,19 @@ EXAMPLES = r'''
     hostname: "{{ item }}"
     command: [python3, -m, http.server, "80", --directory, /srv/www]
     mounts:
-      - {src: "/srv/{{ item }}", dst: /srv/www, readonly: true}
+      - {src: "/srv/{{ item }}", dst: /srv/www, ro: true}
     limits: {memory: 128M, pids: 64}
   loop: [red, blue]
+
+- name: A service with private /run, /tmp and /var/log (the first and last owned by www-data) and a spool tmpfs
+  nsforge.linux.nsproc:
+    name: web-spool
+    user: www-data
+    private: [/run, /tmp, /var/log]
+    mounts:
+      - {dst: /var/spool/web, type: tmpfs, size: 16m, mode: "0750", owner: www-data, group: www-data}
+      - {dst: /etc/app, src: /srv/config/web, readonly: true}   # readonly: an alias of ro
+    command: [python3, -m, http.server, "8080"]
 
 - name: A sidecar sharing web-red's network namespace (reaches it on localhost), with its own PID namespace
   nsforge.linux.nsproc:

@@ -36,7 +36,7 @@ _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
 _SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS)
 _USER_KEYS = frozenset(specs.USER_OPTIONS)
 _NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
-    'services', 'mounts', 'user', 'network_mode', 'links', 'host'))
+    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
@@ -667,11 +667,14 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         if not mine(nname):
             continue
         spec = node_specs[nname]
-        if spec.get('mounts'):
-            if not isinstance(spec['mounts'], list):
-                _fail(where_of[nname] + '.mounts', 'expected a list of nsforge.linux.nsmount mounts')
-            _conform({'mounts': specs.mount_node_spec()['mounts']}, {'mounts': spec['mounts']}, where_of[nname])
-            mounts.append({'namespace': nname, 'mounts': spec['mounts']})
+        if spec.get('mounts') or spec.get('private'):
+            for key in ('mounts', 'private'):
+                if not isinstance(spec.get(key) or [], list):
+                    _fail('%s.%s' % (where_of[nname], key), 'expected a list, as nsforge.linux.nsmount takes %s' % key)
+            entry = dict((key, spec[key]) for key in ('mounts', 'private') if spec.get(key))
+            options = specs.mount_node_spec()
+            _conform(dict((key, options[key]) for key in entry), entry, where_of[nname])
+            mounts.append(dict(entry, namespace=nname))
         if spec.get('user'):
             user = spec['user']
             if not isinstance(user, dict):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import mountinfo, nsmount_options, nsmount_plan
+from ansible_collections.nsforge.linux.plugins.module_utils import mountinfo, mounts, nsmount_options, nsmount_plan, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 HOST = """22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
@@ -25,7 +25,8 @@ NODE = HOST + """40 22 8:1 /srv/vol /data rw,relatime - ext4 /dev/sda1 rw
 
 def decl(**kw):
     base = {'option': 'mounts[0]', 'dst': '/data', 'type': 'bind', 'ro': False, 'state': 'mounted', 'mkdir': True,
-            'recursive': True, 'src': None, 'size': None, 'mode': None, 'lower': None, 'upper': None, 'work': None}
+            'recursive': True, 'src': None, 'size': None, 'mode': None, 'uid': None, 'gid': None, 'data': [],
+            'lower': None, 'upper': None, 'work': None}
     base.update(kw)
     return base
 
@@ -75,14 +76,14 @@ def test_host_source_of_a_bind():
 def test_matches():
     host = mountinfo.parse_mountinfo(HOST)
     top = mountinfo.top_mounts(mountinfo.parse_mountinfo(NODE))
-    assert nsmount_plan.matches(decl(src='/srv/vol'), top['/data'], host) == (True, True, False)
-    assert nsmount_plan.matches(decl(src='/srv/vol', ro=True), top['/data'], host) == (True, False, False)
+    assert nsmount_plan.matches(decl(src='/srv/vol'), top['/data'], host) == (True, True, False, None)
+    assert nsmount_plan.matches(decl(src='/srv/vol', ro=True), top['/data'], host) == (True, False, False, None)
     assert nsmount_plan.matches(decl(src='/srv/other'), top['/data'], host)[0] is False
     tmp = decl(dst='/tmp', type='tmpfs', size='64m', mode='1777')
-    assert nsmount_plan.matches(tmp, top['/tmp'], host) == (True, True, False)
-    assert nsmount_plan.matches(dict(tmp, size='32m'), top['/tmp'], host) == (True, False, True)
+    assert nsmount_plan.matches(tmp, top['/tmp'], host, [0, 0, 0o1777]) == (True, True, False, None)
+    assert nsmount_plan.matches(dict(tmp, size='32m'), top['/tmp'], host, [0, 0, 0o1777]) == (True, False, True, None)
     ov = decl(dst='/opt/app', type='overlay', lower=['/l1', '/l2'], upper='/u', work='/w', ro=True)
-    assert nsmount_plan.matches(ov, top['/opt/app'], host) == (True, True, False)
+    assert nsmount_plan.matches(ov, top['/opt/app'], host) == (True, True, False, None)
     assert nsmount_plan.matches(dict(ov, upper='/u2'), top['/opt/app'], host)[0] is False
 
 
@@ -129,3 +130,113 @@ def test_good_mounts_normalize():
     name, decls = nsmount_options.validate(params({'dst': '/t/', 'type': 'tmpfs', 'size': '64M', 'mode': '01777'}))
     assert name == 'red'
     assert decls[0]['dst'] == '/t' and decls[0]['size'] == '64m' and decls[0]['mode'] == '1777'
+
+
+def test_a_tmpfs_root_is_compared_by_stat_not_by_its_mount_options():
+    """The kernel shows the uid=, gid= and mode= a tmpfs was mounted with, and a remount changes none of them: the
+    root's stat is what counts, and only what is declared is compared."""
+    host = mountinfo.parse_mountinfo(HOST)
+    top = mountinfo.top_mounts(mountinfo.parse_mountinfo(NODE))
+    tmp = decl(dst='/tmp', type='tmpfs', uid=1000, gid=100, mode='750')
+    assert nsmount_plan.matches(tmp, top['/tmp'], host, [1000, 100, 0o750]) == (True, True, False, None)
+    assert nsmount_plan.matches(tmp, top['/tmp'], host, [0, 100, 0o750]) == (True, False, False, [1000, None, None])
+    assert nsmount_plan.matches(tmp, top['/tmp'], host, [0, 0, 0o1777]) == (True, False, False, [1000, 100, 0o750])
+    assert nsmount_plan.matches(decl(dst='/tmp', type='tmpfs'), top['/tmp'], host, [5, 5, 0o700])[1] is True
+    assert nsmount_plan.root_words([1000, None, 0o750]) == 'uid=1000, mode=750'
+
+
+@pytest.mark.parametrize('words,shown', [
+    (['nr_inodes=1k'], True),      # the kernel shows nr_inodes=1024
+    (['nr_inodes=2k'], False),
+    (['huge=never'], True),        # a default the kernel does not show
+    (['noswap'], True),
+])
+def test_tmpfs_options_as_the_kernel_shows_them(words, shown):
+    entry = mountinfo.parse_mountinfo('41 22 0:50 / /t rw - tmpfs nsforge rw,nr_inodes=1024,noswap')[0]
+    assert nsmount_plan.matches(decl(dst='/t', type='tmpfs', data=words), entry, [], [0, 0, 0o1777])[1] is shown
+
+
+def test_one_mount_spec_for_both_modules():
+    nsproc = specs.nsproc()['argument_spec']
+    nsmount = specs.nsmount()['argument_spec']
+    assert nsproc['mounts']['options'] == nsmount['mounts']['options'] == specs.mount_entry_spec()
+    assert nsproc['services']['options']['mounts'] == nsproc['mounts']
+    assert nsmount['namespaces']['options']['mounts'] == nsmount['mounts']
+    assert specs.mount_entry_spec()['ro']['aliases'] == ['readonly']
+    assert 'private' in nsproc and 'private' in nsmount and 'private' in specs.SERVICE_OPTIONS
+
+
+def test_entry_resolves_the_alias_and_fills_the_defaults():
+    """A record written before the one vocabulary holds readonly; one from a task, both spellings."""
+    defaults = dict((key, spec.get('default')) for key, spec in specs.mount_entry_spec().items())
+    assert mounts.entry({'dst': '/x', 'src': '/s', 'readonly': True}) == dict(defaults, dst='/x', src='/s', ro=True)
+    assert mounts.entry({'dst': '/x', 'ro': False, 'readonly': True})['ro'] is False
+
+
+def test_private_expands_to_tmpfs_mounts():
+    got = mounts.with_private([{'dst': '/srv/'}], ['/run', '/tmp', '/var/log/', '/srv'], owner=(1000, 100))
+    assert [(opt, m['dst'], m['type'], m['mode'], m['owner'], m['group']) for opt, m in got] == [
+        ('private[0]', '/run', 'tmpfs', '0755', '1000', '100'),
+        ('private[1]', '/tmp', 'tmpfs', '1777', None, None),
+        ('private[2]', '/var/log', 'tmpfs', '0755', '1000', '100'),
+        ('mounts[0]', '/srv/', 'bind', None, None, None),           # declared in mounts too: mounts says how
+    ]
+    assert [m['owner'] for _o, m in mounts.with_private(None, ['/run'])] == [None]
+
+
+@pytest.mark.parametrize('private,option', [
+    (['run'], 'private[0]'), (['/'], 'private[0]'), (['/run', '/a/../b'], 'private[1]'),
+    (['/run', '/run/'], 'private[1]'), ('/run', 'private'),
+])
+def test_bad_private(private, option):
+    with pytest.raises(NsforgeError) as info:
+        mounts.with_private([], private)
+    assert info.value.option == option
+
+
+def declared(**kw):
+    return mounts.declare('mounts[1]', mounts.entry(dict({'dst': '/t', 'type': 'tmpfs'}, **kw)))
+
+
+def test_tmpfs_owner_group_and_options():
+    got = declared(owner='root', group='0', size='4M', mode='0750', options='nr_inodes=1k,huge=within_size')
+    assert (got['uid'], got['gid'], got['size'], got['mode'], got['data']) == \
+        (0, 0, '4m', '750', ['nr_inodes=1k', 'huge=within_size'])
+    assert mounts.tmpfs_data(got) == 'size=4m,mode=750,uid=0,gid=0,nr_inodes=1k,huge=within_size'
+    # nsproc's older spelling: the words with keys of their own are read as those keys
+    old = declared(options='size=1m,mode=0755,uid=7')
+    assert (old['size'], old['mode'], old['uid'], old['data']) == ('1m', '755', 7, [])
+    assert mounts.describe_tmpfs(dict(old, ro=True)) == 'size=1m, mode=755, uid=7, read-only'
+
+
+@pytest.mark.parametrize('kw,option,words', [
+    ({'owner': 'nobodyx'}, 'mounts[1].owner', ["'nobodyx'", 'no such user']),
+    ({'group': 'nogroupx'}, 'mounts[1].group', ["'nogroupx'", 'no such group']),
+    ({'type': 'bind', 'src': '/', 'owner': 'root'}, 'mounts[1].owner', ['not an option of a bind mount']),
+    ({'type': 'proc', 'size': '1m'}, 'mounts[1].size', ['proc']),
+    ({'options': 'size=1m', 'size': '2m'}, 'mounts[1].options', ['size']),
+    ({'options': 'a b'}, 'mounts[1].options', ['comma-separated']),
+    ({'type': 'tmpfs', 'recursive': False}, 'mounts[1].recursive', ['bind']),
+])
+def test_bad_mount_entries(kw, option, words):
+    with pytest.raises(NsforgeError) as info:
+        declared(**kw)
+    assert info.value.option == option
+    assert all(word in info.value.msg for word in words), info.value.msg
+
+
+def test_an_owner_must_be_mapped_in_the_user_namespace():
+    entry = mounts.entry({'dst': '/t', 'type': 'tmpfs', 'owner': '70000'})
+    with pytest.raises(NsforgeError) as info:
+        mounts.declare('mounts[0]', entry, mapped=([(0, 100000, 65536)], None))
+    assert info.value.option == 'mounts[0].owner' and 'not mapped' in info.value.msg
+    assert mounts.declare('mounts[0]', dict(entry, owner='5'), mapped=([(0, 100000, 65536)], None))['uid'] == 5
+
+
+def test_nsmount_private_and_a_twice_declared_point():
+    _name, decls = nsmount_options.validate(params({'dst': '/tmp', 'type': 'tmpfs', 'size': '1m'}, private=['/run', '/tmp']))
+    assert [(d['option'], d['dst'], d['mode'], d['size']) for d in decls] == [
+        ('private[0]', '/run', '755', None), ('mounts[0]', '/tmp', None, '1m')]
+    with pytest.raises(NsforgeError) as info:
+        nsmount_options.validate(params({'dst': '/t', 'type': 'tmpfs'}, {'dst': '/t/', 'type': 'tmpfs'}))
+    assert info.value.option == 'mounts[1].dst'

@@ -245,3 +245,17 @@ def test_an_item_error_names_the_item_and_its_option():
 def test_joining_a_service_that_an_earlier_item_starts_is_valid_before_it_runs():
     spec = nsproc_options.resolve_ns('net', 'service:app', 'namespaces.net', pending={'app'})
     assert spec['mode'] == 'join' and spec['service'] == 'app' and spec['path'] is None
+
+
+def test_a_service_takes_the_mounts_of_nsmount(monkeypatch):
+    """ro or its alias readonly; private folders owned by the service's user; what a service cannot do is refused."""
+    cfg = _cfg_of(monkeypatch, user='0', private=['/run', '/tmp'],
+                  mounts=[{'dst': '/srv', 'src': '/', 'readonly': True}, {'dst': '/p', 'type': 'proc'}])
+    assert [(m['option'], m['dst'], m['type'], m['ro'], m['uid'], m['mode']) for m in cfg['mounts']] == [
+        ('private[0]', '/run', 'tmpfs', False, 0, '755'), ('private[1]', '/tmp', 'tmpfs', False, None, '1777'),
+        ('mounts[0]', '/srv', 'bind', True, None, None), ('mounts[1]', '/p', 'proc', False, None, None)]
+    for mount, option in (({'dst': '/x', 'type': 'tmpfs', 'state': 'absent'}, 'mounts[0].state'),
+                          ({'dst': '/x', 'type': 'tmpfs', 'owner': 'nobodyx'}, 'mounts[0].owner')):
+        with pytest.raises(NsforgeError) as info:
+            _cfg_of(monkeypatch, mounts=[mount])
+        assert info.value.option == option

@@ -513,3 +513,12 @@ def test_report_counts_what_changed_by_part():
     gone = plan(topo(state='absent'), result['record'])
     assert report(gone, {'removals': [{'changed': True}]})['line'] == 'lab lab1 removed: 5 namespaces, 1 service'
     assert report(gone, {'removals': [{'changed': False}]})['line'] == 'lab lab1: nothing to remove'
+
+
+def test_a_node_private_folders_go_to_nsmount():
+    nodes = [{'name': 'a', 'private': ['/run', '/tmp']}, {'name': 'b', 'private': ['/tmp'], 'mounts': [{'dst': '/d'}]},
+             {'name': 'r1'}, {'name': 'r2'}]
+    assert plan(topo(nodes=nodes))['mounts'] == [{'namespace': 'a', 'private': ['/run', '/tmp']},
+                                                 {'namespace': 'b', 'private': ['/tmp'], 'mounts': [{'dst': '/d'}]}]
+    with pytest.raises(TopologyError, match=r'nodes\[0\] \(a\)\.private'):
+        plan(topo(nodes=[dict(nodes[0], private='/run')] + nodes[1:]))
