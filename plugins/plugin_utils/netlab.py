@@ -29,11 +29,13 @@ RECORD_VERSION = 1
 BRIDGE_IFNAME = 'br0'
 NAT_IFNAME = 'nat0'
 _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
+# a node's labels name inventory groups (the nodes inventory plugin): what Ansible takes as a group name
+_LABEL_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # what a topology's node and its services take: the options of the modules (specs), and the topology's own
 _SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS)
 _USER_KEYS = frozenset(specs.USER_OPTIONS)
 _NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
-    'services', 'mounts', 'user', 'network_mode', 'links', 'host'))
+    'services', 'mounts', 'user', 'network_mode', 'links', 'host', 'labels'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
@@ -57,6 +59,18 @@ def _check(func, where, *args):
         return func(*args)
     except NsforgeError as exc:
         _fail(where, str(exc))
+
+
+def _check_labels(labels, where):
+    """A node's labels: a list of group names (letters, digits and "_", not starting with a digit)."""
+    if labels is None:
+        return
+    if not isinstance(labels, list):
+        _fail(where, 'expected a list of group names, such as [routers], got %r' % (labels,))
+    for idx, label in enumerate(labels):
+        if not isinstance(label, str) or not _LABEL_RE.match(label):
+            _fail('%s[%d]' % (where, idx), 'invalid group name %r: letters, digits and "_", not starting with a '
+                                           'digit' % (label,))
 
 
 def _short(text, limit=15):
@@ -305,6 +319,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         unknown = sorted(set(spec) - _NODE_KEYS)
         if unknown:
             _fail('nodes.%s' % nname, 'unknown setting(s) %s' % ', '.join(unknown))
+        _check_labels(spec.get('labels'), 'nodes.%s.labels' % nname)
     for bname, spec in bridge_specs.items():
         _check(check_name, 'bridges.%s' % bname, bname, 'bridges.%s' % bname)
         if bname in node_specs:
