@@ -20,8 +20,8 @@ description:
     C(lab.nodes.yml)), with C(plugin: nsforge.linux.nodes)."
   - A node (or service) runs on the inventory host that its C(host) names in the topology, or on O(host) when it
     names none. That host's connection reaches it - its C(ansible_connection) becomes
-    C(ansible_nsenter_host_connection) (V(ssh) when it sets none), and its other C(ansible_*) variables (C(ansible_host),
-    C(ansible_port), C(ansible_user), C(ansible_ssh_private_key_file), C(ansible_ssh_common_args),
+    C(ansible_nsenter_host_connection) (V(ssh) when it sets none), and its other C(ansible_*) variables
+    (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_ssh_private_key_file), C(ansible_ssh_common_args),
     C(ansible_python_interpreter) and the others) are copied to the node's host. Its C(ansible_python_interpreter) also
     becomes C(ansible_nsenter_host_python). A host without C(ansible_host) is reached at its inventory name.
   - The host must be in the inventory already - give its inventory source before this one (C(-i hosts.ini -i
@@ -163,7 +163,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             with open(topology_path, 'rb') as handle:
                 text = to_text(handle.read(), errors='surrogate_or_strict')
         except (IOError, OSError) as exc:
-            raise AnsibleParserError('%s: topology: cannot read %s: %s' % (path, topology_path, to_native(exc.strerror)))
+            raise AnsibleParserError('%s: topology: cannot read %s: %s'
+                                     % (path, topology_path, to_native(exc.strerror)))
         self.templar.available_variables = self.get_option('vars')
         try:
             rendered = self.templar.template(trust_as_template(text), escape_backslashes=False)

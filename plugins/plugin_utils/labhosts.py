@@ -84,9 +84,10 @@ def hosts(topology, lookup, default_host='localhost', taken=()):
         common = {'nsforge_lab': lab, 'nsforge_node': node, 'nsforge_host': host}
         groups = [group_name('lab_', lab), group_name('host_', host)]
         members = []
+        labels = list(spec.get('labels') or [])
         if not entry['shares_network_of']:
-            members.append((node, where, dict(common, ansible_nsenter_node=node, nsforge_labels=spec.get('labels') or []),
-                            [NODES_GROUP] + groups + list(spec.get('labels') or [])))
+            members.append((node, where, dict(common, ansible_nsenter_node=node, nsforge_labels=labels),
+                            [NODES_GROUP] + groups + labels))
         for service in entry['services']:
             members.append((service, '%s.services (%s)' % (where, service),
                             dict(common, ansible_nsenter_service=service, nsforge_service=service),

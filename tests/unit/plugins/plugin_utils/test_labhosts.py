@@ -52,7 +52,8 @@ def test_a_local_node_enters_through_the_local_connection():
         'ansible_connection': 'nsforge.linux.nsenter', 'ansible_nsenter_node': 'r1',
         'ansible_nsenter_host_connection': 'local', 'ansible_python_interpreter': '/venv/bin/python',
         'ansible_nsenter_host_python': '/venv/bin/python',
-        'nsforge_lab': 'x-lab', 'nsforge_node': 'r1', 'nsforge_host': 'localhost', 'nsforge_labels': ['routers', 'core']}
+        'nsforge_lab': 'x-lab', 'nsforge_node': 'r1', 'nsforge_host': 'localhost',
+        'nsforge_labels': ['routers', 'core']}
     assert r1['groups'] == ['nodes', 'lab_x_lab', 'host_localhost', 'routers', 'core']
 
 
