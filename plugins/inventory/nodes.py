@@ -53,7 +53,7 @@ options:
         the folder of the inventory source.
       - It is a Jinja template, as for the role - it is rendered with O(vars) (and nothing else - no facts or
         variables of hosts) before it is read as YAML.
-    type: path
+    type: str
     required: true
   host:
     description:
@@ -140,7 +140,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
-        topology_path = os.path.join(os.path.dirname(os.path.abspath(path)), self.get_option('topology'))
+        topology_path = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                     os.path.expanduser(self.get_option('topology')))
         topology = self._topology(path, topology_path)
         try:
             entries = labhosts.hosts(topology, self._host_vars, self.get_option('host'), set(inventory.hosts))
