@@ -58,6 +58,8 @@ options:
   host:
     description:
       - The inventory host on which the nodes that name no C(host) in the topology run.
+      - In a lab that spans hosts, such a node is deployed on every host of the lab; its inventory host enters the one
+        on O(host).
     type: str
     default: localhost
   vars:

@@ -111,7 +111,8 @@ bad() {  # bad NAME TOPOLOGY-OPTION EXPECTED: the source fails, its message hold
     echo "$name: the source was accepted" >&2
     exit 1
   fi
-  if ! tr -s ' \n' ' ' <"$log" | grep -qF -- "$expected"; then
+  # (compared without blanks: ansible-core 2.17 wraps its warnings, also inside words with a '-')
+  if ! tr -d ' \n' <"$log" | grep -qF -- "${expected// /}"; then
     cat "$log" >&2
     echo "$name: the message does not say: $expected" >&2
     exit 1
