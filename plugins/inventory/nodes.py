@@ -96,11 +96,11 @@ EXAMPLES = r'''
 # plugin: nsforge.linux.nodes
 # topology: xlab.yml
 # host: fleet1              # the host of the nodes that name none
-# keyed_groups:
+# keyed_groups:             # runs_on_fleet1, runs_on_fleet3
 #   - key: nsforge_host
-#     prefix: on
-# compose:
-#   ansible_pipelining: true
+#     prefix: runs_on
+# compose:                  # each value is an expression
+#   ansible_pipelining: "true"
 
 # A play on the nodes labelled routers (labels: [routers] in the topology)
 - name: Inside the routers

@@ -24,10 +24,10 @@ export ANSIBLE_PIPELINING=True
 cleanup() { "${fleet[@]}" down --dir "$fdir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-adhoc() {  # adhoc NAME ARGS...: an ad-hoc run whose results land in $out/NAME/<host> (JSON)
+adhoc() {  # adhoc NAME ARGS...: an ad-hoc run whose answers land in $out/NAME.out
   local name=$1
   shift
-  timeout 300 ansible --tree "$out/$name" "$@" || true
+  ANSIBLE_CALLBACK_RESULT_FORMAT=json timeout 300 ansible "$@" | tee "$out/$name.out" || true
 }
 playbook() {
   timeout 600 ansible-playbook "$@"
@@ -67,13 +67,13 @@ print('inventory: groups as expected; no host for the bridge lan nor for h1-side
 PY
 
 adhoc ping "${src[@]}" all -m ping
-"${answers[@]}" "$out/ping" ping r1 r2 h1 h1-svc h1-side-svc
+"${answers[@]}" "$out/ping.out" ping r1 r2 h1 h1-svc h1-side-svc
 
 expect=()
 for n in r1 r2 h1; do expect+=("$n=$(nsenter --uts="/run/nsforge/nodes/$n/uts" hostname)"); done
 for s in h1-svc h1-side-svc; do expect+=("$s=$(nsenter -t "$(pid_of "$s")" -u hostname)"); done
 adhoc hostname "${src[@]}" all -m command -a hostname
-"${answers[@]}" "$out/hostname" equal "${expect[@]}"
+"${answers[@]}" "$out/hostname.out" equal "${expect[@]}"
 # the side node's service has a hostname of its own in h1's network
 [[ " ${expect[*]} " == *" h1-side-svc=h1-side "* ]] || { echo "h1-side-svc: hostname is not h1-side: ${expect[*]}" >&2; exit 1; }
 
@@ -81,19 +81,19 @@ h1_net="net:[$(stat -L -c %i /run/netns/h1)]"
 expect=("h1-svc=$h1_net" "h1-side-svc=$h1_net")
 for n in r1 r2 h1; do expect+=("$n=net:[$(stat -L -c %i "/run/netns/$n")]"); done
 adhoc net "${src[@]}" all -m command -a 'readlink /proc/self/ns/net'
-"${answers[@]}" "$out/net" equal "${expect[@]}"
+"${answers[@]}" "$out/net.out" equal "${expect[@]}"
 
 expect=()
 for s in h1-svc h1-side-svc; do expect+=("$s=$(readlink "/proc/$(pid_of "$s")/ns/pid")"); done
 adhoc pid "${src[@]}" services -m command -a 'readlink /proc/self/ns/pid'
-"${answers[@]}" "$out/pid" equal "${expect[@]}"
+"${answers[@]}" "$out/pid.out" equal "${expect[@]}"
 
 expect=()
 for n in r1 r2 h1; do
   expect+=("$n=$(ip -n "$n" -j addr | "$python" -c 'import json, sys; print(",".join(l["ifname"] for l in json.load(sys.stdin)))')")
 done
 adhoc addr "${src[@]}" nodes -m command -a 'ip -j addr'
-"${answers[@]}" "$out/addr" ifnames "${expect[@]}"
+"${answers[@]}" "$out/addr.out" ifnames "${expect[@]}"
 
 pins="{\"r1\": \"net:[$(stat -L -c %i /run/netns/r1)]\", \"r2\": \"net:[$(stat -L -c %i /run/netns/r2)]\"}"
 playbook "${src[@]}" routers.yml -e "{\"pins\": $pins}" | tee "$out/routers.log"
@@ -142,15 +142,15 @@ playbook -i "$fdir/inventory.ini" deploy.yml -e lab_hosts=fleet -e "topology=$xl
 both=(-i "$fdir/inventory.ini" -i "$xlab/xhost.nodes.yml")
 
 adhoc xping "${both[@]}" 'nodes:services' -m ping
-"${answers[@]}" "$out/xping" ping a b b-svc
+"${answers[@]}" "$out/xping.out" ping a b b-svc
 a_net="net:[$(in_host fleet1 stat -L -c %i /run/netns/a)]"
 b_net="net:[$(in_host fleet2 stat -L -c %i /run/netns/b)]"
 [ "$a_net" != "$b_net" ] || { echo "a and b have the same network namespace: $a_net" >&2; exit 1; }
 adhoc xnet "${both[@]}" 'nodes:services' -m command -a 'readlink /proc/self/ns/net'
-"${answers[@]}" "$out/xnet" equal "a=$a_net" "b=$b_net" "b-svc=$b_net"
+"${answers[@]}" "$out/xnet.out" equal "a=$a_net" "b=$b_net" "b-svc=$b_net"
 adhoc xhostname "${both[@]}" left -m command -a hostname
-"${answers[@]}" "$out/xhostname" equal "a=$(in_host fleet1 nsenter --uts=/run/nsforge/nodes/a/uts hostname)"
+"${answers[@]}" "$out/xhostname.out" equal "a=$(in_host fleet1 nsenter --uts=/run/nsforge/nodes/a/uts hostname)"
 # b reached through fleet2's sshd: the command runs in fleet2's PID namespace
 adhoc xpidns "${both[@]}" b -m command -a 'readlink /proc/self/ns/pid'
-"${answers[@]}" "$out/xpidns" equal "b=$(readlink "/proc/$("${fleet[@]}" pid --dir "$fdir" fleet2)/ns/pid")"
+"${answers[@]}" "$out/xpidns.out" equal "b=$(readlink "/proc/$("${fleet[@]}" pid --dir "$fdir" fleet2)/ns/pid")"
 echo "fleet: a (fleet1) and b (fleet2) answer from inside their nodes, through -i fleet -i xhost.nodes.yml"
