@@ -32,11 +32,13 @@ RECORD_VERSION = 1
 BRIDGE_IFNAME = 'br0'
 NAT_IFNAME = 'nat0'
 _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
+# a node's labels name inventory groups (the nodes inventory plugin): what Ansible takes as a group name
+_LABEL_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # what a topology's node and its services take: the options of the modules (specs), and the topology's own
 _SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS)
 _USER_KEYS = frozenset(specs.USER_OPTIONS)
 _NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
-    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host'))
+    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host', 'labels'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
@@ -91,6 +93,18 @@ def _conform(options, value, where):
             continue
         for idx, item in enumerate(value[key]):
             _conform(sub, item, '%s.%s[%d]' % (where, key, idx))
+
+
+def _check_labels(labels, where):
+    """A node's labels: a list of group names (letters, digits and "_", not starting with a digit)."""
+    if labels is None:
+        return
+    if not isinstance(labels, list):
+        _fail(where, 'expected a list of group names, such as [routers], got %r' % (labels,))
+    for idx, label in enumerate(labels):
+        if not isinstance(label, str) or not _LABEL_RE.match(label):
+            _fail('%s[%d]' % (where, idx), 'invalid group name %r: letters, digits and "_", not starting with a '
+                                           'digit' % (label,))
 
 
 def _short(text, limit=15):
@@ -348,6 +362,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         unknown = sorted(set(spec) - _NODE_KEYS)
         if unknown:
             _fail(where_of[nname], 'unknown setting(s) %s' % ', '.join(unknown))
+        _check_labels(spec.get('labels'), where_of[nname] + '.labels')
     for bname, spec in bridge_specs.items():
         _check(check_name, bridge_where[bname], bname, bridge_where[bname])
         if bname in node_specs:
@@ -761,7 +776,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'record': record,
         'pending': pending,
         'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_drawn, node_host),
-        'summary': [{'node': n, 'hostname': (node_specs[n].get('hostname') or n),
+        'summary': [{'node': n, 'where': where_of[n], 'hostname': (node_specs[n].get('hostname') or n),
                      'addresses': [a.split('/')[0] for a in node_addr[pod.get(n, n)]],
                      'shares_network_of': pod.get(n), 'host': node_host[n],
                      'services': [s['name'] for s in services if s['lab_node'] == n]} for n in node_specs if mine(n)],

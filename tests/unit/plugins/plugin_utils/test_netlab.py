@@ -91,6 +91,22 @@ def test_bad_node_name():
     fails(r'nodes\[0\] \(-x\):', nodes=[{'name': '-x'}], links=[])
 
 
+@pytest.mark.parametrize('labels, match', [
+    ('routers', r"nodes\[0\] \(a\)\.labels: expected a list of group names"),
+    (['routers', 'core-1'], r"nodes\[0\] \(a\)\.labels\[1\]: invalid group name 'core-1'"),
+    (['1st'], r"nodes\[0\] \(a\)\.labels\[0\]: invalid group name '1st'"),
+    ([7], r"nodes\[0\] \(a\)\.labels\[0\]: invalid group name 7"),
+])
+def test_bad_labels(labels, match):
+    fails(match, nodes=[{'name': 'a', 'labels': labels}], links=[])
+
+
+def test_labels_are_taken_and_change_no_declaration():
+    labelled = plan(topo(nodes=[{'name': 'a', 'labels': ['routers', 'edge_1']}, {'name': 'b'}, {'name': 'r1'},
+                                {'name': 'r2'}]))
+    assert labelled['namespaces'] == plan(topo())['namespaces']
+
+
 def test_node_declared_twice():
     fails(r'nodes\[1\] \(a\): node a is declared twice, first as nodes\[0\] \(a\)', nodes=[{'name': 'a'}, {'name': 'a'}], links=[])
 
