@@ -17,7 +17,8 @@ from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_op
 from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import (
     has_peer_group, host_source, key_of, own_mounts, pivoted, propagation_of, size_kib, super_option, top_mounts)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import (
-    TMPFS_SOURCE, mount_decl, remount, set_propagation, unmount, create_namespace, in_namespace, remove_namespace)
+    TMPFS_SOURCE, mount_decl, rebind, remount, set_propagation, unmount, create_namespace, in_namespace,
+    remove_namespace)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_options import wanted_propagation
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import services_in
 
@@ -44,6 +45,19 @@ def matches(decl, entry, host_entries):
         return same, same and (('ro' in entry['options']) == decl['ro']), False
     same = entry['fstype'] == kind
     return same, same and (('ro' in entry['options']) == decl['ro']), False
+
+
+# how mountinfo shows the root of a bind whose source was unlinked (replaced by a rename, as an atomic write does)
+DELETED = '//deleted'
+
+
+def replaced(decl, entry, host_entries):
+    """True when the visible mount is a bind of the declared source's old file, which a rename has replaced since:
+    the bind still shows the old inode (mountinfo gives its root as <path>//deleted), so it must be bound again."""
+    if decl['type'] != 'bind' or entry is None or not entry['root'].endswith(DELETED):
+        return False
+    dev, root = host_source(host_entries, decl['src'])
+    return entry['dev'] == dev and entry['root'][:-len(DELETED)] == root
 
 
 def describe(decl):
@@ -158,6 +172,10 @@ def plan(name, path, params, decls, actual):
                                                        'mode=%s' % decl['mode'] if decl['mode'] else '') if x))
                 changes.append(Change('%s: remount %s %s' % (label, decl['dst'], ' '.join(words)),
                                       lambda d=decl, c=data_change: in_namespace(path, remount, d, c)))
+            elif replaced(decl, entry, host_entries):
+                changes.append(Change('%s: bind %s on %s again: its source was replaced since it was bound (the bind '
+                                      'showed the old, deleted file)' % (label, decl['src'], decl['dst']),
+                                      lambda d=decl: in_namespace(path, rebind, d)))
             else:
                 if own:
                     changes.append(Change('%s: unmount %s (%s), to mount it as declared' % (label, decl['dst'], entry['fstype']),
