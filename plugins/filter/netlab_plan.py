@@ -80,10 +80,10 @@ _value:
       null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
       changes things), C(dot), C(summary) (the nodes of this host) and C(tunnels) (every link between hosts, with
       its VNI, port, hosts and their underlay addresses).
-    - C(files) has C(root) (the lab's folder of files on the host), C(write) (each file of a node or service: C(path)
-      on the host, C(dst), C(node), C(service), one of C(content), C(template) or C(src) (absolute paths on the
-      controller), C(owner), C(group), C(mode) when given, and C(restart), the services that its change restarts),
-      C(dirs) (the folders they need) and C(remove) (the files of the previous run that left the topology).
+    - C(files) has C(root) (the lab's folder of files on the host), C(write) (each file of a node or service, with
+      C(path) on the host, C(dst), C(node), C(service), one of C(content), C(template) or C(src) (absolute paths on
+      the controller), C(owner), C(group), C(mode) when given, and C(restart), the services that its change
+      restarts), C(dirs) (the folders they need) and C(remove) (the files of the previous run that left the topology).
   type: dict
 '''
 

@@ -15,7 +15,7 @@ description:
     returns the entries of the role's one C(nsforge.linux.nsmount) task and its one C(nsforge.linux.nsproc) task.
   - A service named in O(restart) (it uses a file of the lab that this run changed) gets C(state=restarted), unless
     it is declared stopped.
-  - The binds of the lab's files named in O(missing) are left out (check mode: their copy was only reported, and the
+  - The binds of the lab's files named in O(missing) are left out (in check mode their copy was only reported, and the
     modules refuse a bind whose source does not exist).
 options:
   _input:
