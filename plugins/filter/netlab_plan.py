@@ -48,6 +48,18 @@ options:
         no record of its own). Used only when nodes have a host.
     type: list
     elements: dict
+  files_dir:
+    description:
+      - The folder of the labs' files on the managed host; the files of a node go to
+        C(<files_dir>/<lab>/nodes/<node><dst>), those of a service to C(<files_dir>/<lab>/services/<service><dst>).
+    type: str
+    default: /var/lib/nsforge/labs
+  base:
+    description:
+      - The folder on the controller that a relative C(template) or C(src) of a file is taken from (the
+        C(nsforge.linux.netlab) role passes the topology file's folder, or the playbook's). Defaults to the current
+        folder.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -68,6 +80,10 @@ _value:
       null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
       changes things), C(dot), C(summary) (the nodes of this host) and C(tunnels) (every link between hosts, with
       its VNI, port, hosts and their underlay addresses).
+    - C(files) has C(root) (the lab's folder of files on the host), C(write) (each file of a node or service, with
+      C(path) on the host, C(dst), C(node), C(service), one of C(content), C(template) or C(src) (absolute paths on
+      the controller), C(owner), C(group), C(mode) when given, and C(restart), the services that its change
+      restarts), C(dirs) (the folders they need) and C(remove) (the files of the previous run that left the topology).
   type: dict
 '''
 
@@ -76,9 +92,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan
 
 
-def netlab_plan(topology, previous=None, others=None, host=None, underlays=None, shared=None):
+def netlab_plan(topology, previous=None, others=None, host=None, underlays=None, shared=None, files_dir=None,
+                base=None):
     try:
-        return plan(topology, previous or None, others or None, host=host, underlays=underlays, shared=shared)
+        return plan(topology, previous or None, others or None, host=host, underlays=underlays, shared=shared,
+                    files_dir=files_dir, base=base)
     except TopologyError as exc:
         raise AnsibleFilterError('netlab topology: %s' % exc)
 

@@ -42,7 +42,8 @@ def read_namespace_mountinfo(path):
 
 
 def _joined(path, func, args):
-    if args and isinstance(args[0], dict) and args[0].get('pivoted') and args[0].get('type') == 'bind' and func is mount_decl:
+    if args and isinstance(args[0], dict) and args[0].get('pivoted') and args[0].get('type') == 'bind' \
+            and func in (mount_decl, rebind):
         # cloned before joining: the source may not be visible from a pivoted root
         args = (dict(args[0], tree=kernel.open_tree_clone(args[0]['src'], args[0]['recursive'])),) + tuple(args[1:])
     _join(path)
@@ -70,6 +71,12 @@ def mount_decl(decl):
 def unmount(dst):
     kernel.umount(dst, kernel.MNT_DETACH)
     return True
+
+
+def rebind(decl):
+    """The declared bind again, over the stale one: the old bind goes first, so the node sees one mount at dst."""
+    unmount(decl['dst'])
+    return mount_decl(decl)
 
 
 def remount(decl, data_change):

@@ -20,7 +20,8 @@ from ansible_collections.nsforge.linux.plugins.module_utils.mounts import TMPFS_
 from ansible_collections.nsforge.linux.plugins.module_utils.mountinfo import (
     has_peer_group, host_source, key_of, own_mounts, pivoted, propagation_of, size_kib, super_option, top_mounts)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_ops import (
-    mount_decl, remount, set_propagation, unmount, create_namespace, in_namespace, remove_namespace)
+    mount_decl, rebind, remount, set_propagation, unmount, create_namespace, in_namespace,
+    remove_namespace)
 from ansible_collections.nsforge.linux.plugins.module_utils.nsmount_options import wanted_propagation
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import services_in
 
@@ -73,6 +74,19 @@ def matches(decl, entry, host_entries, root=None):
         return same, same and ro_ok, False, None
     same = entry['fstype'] == kind
     return same, same and ro_ok, False, None
+
+
+# how mountinfo shows the root of a bind whose source was unlinked (replaced by a rename, as an atomic write does)
+DELETED = '//deleted'
+
+
+def replaced(decl, entry, host_entries):
+    """True when the visible mount is a bind of the declared source's old file, which a rename has replaced since:
+    the bind still shows the old inode (mountinfo gives its root as <path>//deleted), so it must be bound again."""
+    if decl['type'] != 'bind' or entry is None or not entry['root'].endswith(DELETED):
+        return False
+    dev, root = host_source(host_entries, decl['src'])
+    return entry['dev'] == dev and entry['root'][:-len(DELETED)] == root
 
 
 def describe(decl):
@@ -222,7 +236,11 @@ def plan(name, path, params, decls, actual):
                                       % (label, decl['dst'], root_words(owner), was[0], was[1], was[2]),
                                       lambda d=decl['dst'], o=owner: in_namespace(path, mounts.set_root, d, *o),
                                       lambda d=decl['dst'], w=was: in_namespace(path, mounts.set_root, d, *w)))
-            if not same:
+            if not same and replaced(decl, entry, host_entries):
+                changes.append(Change('%s: bind %s on %s again: its source was replaced since it was bound (the bind '
+                                      'showed the old, deleted file)' % (label, decl['src'], decl['dst']),
+                                      lambda d=decl: in_namespace(path, rebind, d)))
+            elif not same:
                 if own:
                     changes.append(Change('%s: unmount %s (%s), to mount it as declared' % (label, decl['dst'], entry['fstype']),
                                           lambda d=decl: in_namespace(path, unmount, d['dst'])))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -35,10 +36,10 @@ _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
 # a node's labels name inventory groups (the nodes inventory plugin): what Ansible takes as a group name
 _LABEL_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # what a topology's node and its services take: the options of the modules (specs), and the topology's own
-_SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS)
+_SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS) | frozenset(('files',))
 _USER_KEYS = frozenset(specs.USER_OPTIONS)
 _NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
-    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host', 'labels'))
+    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host', 'labels', 'files'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
@@ -46,6 +47,12 @@ VNI_MIN = 1 << 20
 VNI_MAX = (1 << 24) - 1
 # what VXLAN adds to a frame: outer Ethernet 14, IP 20 or 40, UDP 8, VXLAN 8
 VXLAN_OVERHEAD = {4: 50, 6: 70}
+# the files of nodes and services: where the role keeps them on the managed host (<dir>/<lab>/nodes/<node><dst>,
+# <dir>/<lab>/services/<service><dst>), what a file takes, and its one source
+FILES_DIR = '/var/lib/nsforge/labs'
+_FILE_KEYS = frozenset(('dst', 'content', 'template', 'src', 'owner', 'group', 'mode', 'restart'))
+_FILE_SOURCES = ('content', 'template', 'src')
+_MODE_RE = re.compile(r'^0?[0-7]{3,4}\Z')
 
 
 class TopologyError(NsforgeError):
@@ -330,7 +337,7 @@ def _int_opt(settings, key, default, lo, hi, where='addressing'):
     return value
 
 
-def plan(topology, previous=None, others=None, host=None, underlays=None, shared=None):
+def plan(topology, previous=None, others=None, host=None, underlays=None, shared=None, files_dir=None, base=None):
     """Validate a topology and turn it into the declarations of the modules; see the module docstring.
 
     others maps the names of the other labs on the host to their records (or to the nodes their records hold): a
@@ -342,6 +349,9 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     node is planned here and the hosts of the nodes are ignored. underlays maps host names to their underlay
     addresses where the topology's hosts do not say (the role passes each host's ansible_host). shared holds the
     records of the lab on the other hosts, from which addresses stay sticky too.
+
+    files_dir is the folder of the labs' files on the managed host (FILES_DIR by default); base, the folder on the
+    controller that a relative template or src of a file is taken from (the current one by default).
     """
     if not isinstance(topology, dict):
         _fail('topology', 'expected a mapping with name, nodes and links')
@@ -352,6 +362,10 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     state = topology.get('state', 'present')
     if state not in ('present', 'absent'):
         _fail('state', "expected 'present' or 'absent', got %r" % (state,))
+    files_dir = FILES_DIR if files_dir is None else files_dir
+    if not isinstance(files_dir, str) or not os.path.isabs(files_dir):
+        _fail('files_dir', 'expected an absolute path on the managed host, got %r' % (files_dir,))
+    files_root = os.path.join(os.path.normpath(files_dir), name)
     if previous and previous.get('name') not in (None, name):
         _fail('name', 'the record of lab %s was given for lab %s' % (previous.get('name'), name))
     node_specs, node_where = _as_dict(topology.get('nodes'), 'nodes')
@@ -401,7 +415,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             _fail(where, 'unknown node %r' % target)
         if node_specs[target].get('network_mode'):
             _fail(where, 'node %s shares the network of another node itself; name that one' % target)
-        for key in ('sysctl', 'nameservers', 'search', 'hosts', 'routes', 'links', 'mounts', 'user'):
+        for key in ('sysctl', 'nameservers', 'search', 'hosts', 'routes', 'links', 'mounts', 'user', 'files'):
             if spec.get(key):
                 _fail(where_of[nname], '%s cannot be set on a node that shares the network of %s '
                                        '(its services join that node)' % (key, target))
@@ -643,6 +657,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     # ---- services, mounts, user maps
     services = []
     service_from = {}
+    files = []
     seen = {}
     for nname, spec in node_specs.items():
         if not mine(nname):
@@ -659,11 +674,16 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 _fail(where, 'unknown nsproc option(s) %s' % ', '.join(unknown))
             sname = svc['name']
             _check(check_name, where, sname, where + '.name')
-            _conform(specs.service_spec(), svc, where)
+            _conform(specs.service_spec(), dict((k, v) for k, v in svc.items() if k != 'files'), where)
             if sname in seen:
                 _fail(where, 'service %s is already declared by %s' % (sname, seen[sname]))
             seen[sname] = where
             decl = dict(svc)
+            own = _files(decl.pop('files', None), where + '.files', '%s/services/%s' % (files_root, sname), base, None,
+                         _taken(decl.get('mounts'), where))
+            if own:
+                decl['mounts'] = list(decl.get('mounts') or []) + [_bind(f) for f in own]
+                files.extend(dict(f, node=nname, service=sname, restart=[sname]) for f in own)
             if nname in pod:
                 ns = dict(decl.get('namespaces') or {})
                 ns.setdefault('net', pod[nname])
@@ -682,13 +702,19 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         if not mine(nname):
             continue
         spec = node_specs[nname]
-        if spec.get('mounts') or spec.get('private'):
-            for key in ('mounts', 'private'):
-                if not isinstance(spec.get(key) or [], list):
-                    _fail('%s.%s' % (where_of[nname], key), 'expected a list, as nsforge.linux.nsmount takes %s' % key)
+        for key in ('mounts', 'private'):
+            if not isinstance(spec.get(key) or [], list):
+                _fail('%s.%s' % (where_of[nname], key), 'expected a list, as nsforge.linux.nsmount takes %s' % key)
+        own = _files(spec.get('files'), where_of[nname] + '.files', '%s/nodes/%s' % (files_root, nname), base,
+                     [s['name'] for s in services if s['lab_node'] == nname], _taken(spec.get('mounts'), where_of[nname]))
+        files.extend(dict(f, node=nname, service=None) for f in own)
+        if spec.get('mounts') or spec.get('private') or own:
             entry = dict((key, spec[key]) for key in ('mounts', 'private') if spec.get(key))
             options = specs.mount_node_spec()
             _conform(dict((key, options[key]) for key in entry), entry, where_of[nname])
+            # the node's files are bound after its own mounts
+            if own:
+                entry['mounts'] = list(spec.get('mounts') or []) + [_bind(f) for f in own]
             mounts.append(dict(entry, namespace=nname))
         if spec.get('user'):
             user = spec['user']
@@ -718,6 +744,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'hosts': hosts,
         'nat': {'table': nat_plan['table'], 'host_interface': nat_plan['host_interface']} if nat_plan else None,
     }
+    if files:
+        record['files'] = [f['path'] for f in files]
     here = [lk for lk in links if lk['tunnel'] and host in lk['hosts']]
     if here:
         record['tunnels'] = [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport']} for lk in here]
@@ -744,6 +772,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     for key in ('nodes', 'services', 'mounts', 'users'):
         pending[key] = _union(prev.get(key), record[key])
     pending['nat'] = record['nat'] or prev_nat
+    if prev.get('files') or files:
+        pending['files'] = _union(prev.get('files'), record.get('files'))
 
     # Where each entry of the generated tasks comes from in the topology, for messages in the user's terms (see
     # where()): module -> entry name -> a sub-path of the entry ('' for the entry) -> [topology path, whether the
@@ -775,6 +805,10 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'nat_remove': prev_nat if nat_remove else None,
         'record': record,
         'pending': pending,
+        # the files of nodes and services to write on the host (with the folders they need), and to remove
+        'files': {'root': files_root, 'write': files if state == 'present' else [],
+                  'dirs': sorted(set(os.path.dirname(f['path']) for f in files)) if state == 'present' else [],
+                  'remove': gone('files', record.get('files') or []) if state == 'present' else []},
         'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_drawn, node_host),
         'summary': [{'node': n, 'where': where_of[n], 'hostname': (node_specs[n].get('hostname') or n),
                      'addresses': [a.split('/')[0] for a in node_addr[pod.get(n, n)]],
@@ -784,6 +818,117 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                      'hosts': list(lk['hosts']), 'underlays': [tunnels['underlays'][h] for h in lk['hosts']]}
                     for lk in links if lk['tunnel']],
     }
+
+
+def _taken(mounts, where):
+    """The mount points that a node's or a service's mounts declare, each with its place in the topology."""
+    out = {}
+    for idx, mount in enumerate(mounts if isinstance(mounts, list) else []):
+        if isinstance(mount, dict) and isinstance(mount.get('dst'), str):
+            out[os.path.normpath(mount['dst'])] = '%s.mounts[%d]' % (where, idx)
+    return out
+
+
+def _files(raw, where, folder, base, services, taken):
+    """The files of a node or a service, validated: each a dict with dst, path (on the managed host: folder + dst),
+    its one source (content; template or src as an absolute path on the controller, a relative one taken from
+    base), owner, group and mode when given, and restart (the services that a change of the file restarts).
+
+    services: the names that a node file's restart may give (None for a service's files, which restart the service);
+    taken: the mount points already declared (dst to the place that declares it), which this adds to.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        _fail(where, 'expected a list of files, each with dst and one of content, template or src')
+    allowed = _FILE_KEYS if services is not None else _FILE_KEYS - {'restart'}
+    out = []
+    for idx, item in enumerate(raw):
+        here = '%s[%d]' % (where, idx)
+        if not isinstance(item, dict):
+            _fail(here, 'expected a mapping with dst and one of content, template or src')
+        unknown = sorted(set(item) - allowed)
+        if unknown:
+            _fail(here, 'unknown key(s) %s; a file takes %s' % (', '.join(unknown), ', '.join(sorted(allowed))))
+        dst = item.get('dst')
+        if not isinstance(dst, str) or not dst.startswith('/'):
+            _fail(here + '.dst', 'expected an absolute path inside the node, got %r' % (dst,))
+        if '..' in dst.split('/') or '\x00' in dst or '\n' in dst:
+            _fail(here + '.dst', '%r must not contain .., NUL or newlines' % dst)
+        dst = '/' + os.path.normpath(dst).lstrip('/')
+        if dst == '/':
+            _fail(here + '.dst', 'the root of the node is a folder, not a file')
+        if dst in taken:
+            _fail(here + '.dst', '%s is already declared by %s' % (dst, taken[dst]))
+        taken[dst] = here
+        given = [key for key in _FILE_SOURCES if item.get(key) is not None]
+        if len(given) != 1:
+            _fail(here, 'give exactly one of content, template or src%s'
+                  % (' (got %s)' % ' and '.join(given) if given else ''))
+        kind = given[0]
+        entry = {'dst': dst, 'path': folder + dst}
+        value = item[kind]
+        if not isinstance(value, str) or (kind != 'content' and not value):
+            _fail('%s.%s' % (here, kind), 'expected a string, got %r' % (value,))
+        if kind == 'content':
+            entry['content'] = value
+        else:
+            full = os.path.normpath(os.path.join(base or os.getcwd(), value))
+            if not os.path.isfile(full):
+                _fail('%s.%s' % (here, kind), 'no such file on the controller: %s%s' % (
+                    full, '' if os.path.isabs(value) else ' (a relative path is taken from %s)'
+                    % (base or os.getcwd())))
+            entry[kind] = full
+        for key in ('owner', 'group'):
+            value = item.get(key)
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (str, int)) or value == '':
+                    _fail('%s.%s' % (here, key), 'expected a name or a number, got %r' % (value,))
+                entry[key] = str(value)
+        mode = item.get('mode')
+        if mode is not None:
+            if not isinstance(mode, str) or not _MODE_RE.match(mode):
+                _fail(here + '.mode', "expected an octal mode as a string (quoted in YAML), such as '0644', got %r"
+                      % (mode,))
+            entry['mode'] = mode
+        restart = item.get('restart') or []
+        if not isinstance(restart, list):
+            _fail(here + '.restart', 'expected a list of the names of services of the node')
+        for ridx, sname in enumerate(restart):
+            if sname not in services:
+                _fail('%s.restart[%d]' % (here, ridx), '%r is not a service of the node (its services: %s)'
+                      % (sname, ', '.join(services) or 'none'))
+        entry['restart'] = _union([], restart)
+        out.append(entry)
+    return out
+
+
+def _bind(entry):
+    """The bind mount (of nsmount and nsproc alike) that shows a file at its dst."""
+    return {'dst': entry['dst'], 'src': entry['path'], 'type': 'bind'}
+
+
+def ready(lab, services, restart=None, missing=None):
+    """The mounts and services of a lab's plan as this run deploys them: services (the entries of the one nsproc task)
+    named in restart (those that use a file this run changed) restart, unless declared stopped; in check mode,
+    binds of the lab's files that missing names (not yet on the host, whose copy was only reported) are left out,
+    since nsmount and nsproc refuse a bind of a source that does not exist."""
+    gone = set(missing or [])
+    restart = set(restart or [])
+
+    def kept(mounts):
+        return [m for m in mounts or [] if not (isinstance(m, dict) and m.get('src') in gone)]
+
+    mounts = [dict(entry, mounts=kept(entry.get('mounts'))) for entry in lab['mounts']]
+    out = []
+    for svc in services:
+        svc = dict(svc)
+        if svc.get('mounts'):
+            svc['mounts'] = kept(svc['mounts'])
+        if svc['name'] in restart and svc.get('state') in (None, 'started', 'restarted'):
+            svc['state'] = 'restarted'
+        out.append(svc)
+    return {'mounts': mounts, 'services': out}
 
 
 def _merged(previous, shared, key):
@@ -1073,7 +1218,7 @@ def report(lab_plan, results):
         'bridges': {'total': len(bridge_names), 'changed': len(set(touched) & set(bridge_names))},
         'links': {'total': len(lab_plan.get('links') or []), 'changed': links},
         'services': {'total': sum(len(n['services']) for n in summary), 'changed': len(services)},
-        'files': {'total': len(lab_plan.get('files') or []), 'changed': files_changed},
+        'files': {'total': len((lab_plan.get('files') or {}).get('write') or []), 'changed': files_changed},
         'nat': {'total': 1 if lab_plan.get('nat') else 0, 'changed': 1 if _changed(results.get('nat')) else 0},
     }
     changed = any(_changed(r) for r in results.values())

@@ -240,3 +240,39 @@ def test_nsmount_private_and_a_twice_declared_point():
     with pytest.raises(NsforgeError) as info:
         nsmount_options.validate(params({'dst': '/t', 'type': 'tmpfs'}, {'dst': '/t/', 'type': 'tmpfs'}))
     assert info.value.option == 'mounts[1].dst'
+
+
+# a bind of /srv/app.conf made before the file was replaced by a rename (as Ansible's copy and template write)
+STALE = NODE + """43 22 8:1 /srv/app.conf//deleted /etc/app.conf rw,relatime - ext4 /dev/sda1 rw
+44 22 8:1 /srv/other.conf//deleted /etc/other.conf rw,relatime - ext4 /dev/sda1 rw
+45 22 8:1 /srv/fresh.conf /etc/fresh.conf rw,relatime - ext4 /dev/sda1 rw
+"""
+
+
+def plan_stale(*decls):
+    host = mountinfo.parse_mountinfo(HOST)
+    entries = mountinfo.parse_mountinfo(STALE)
+    actual = {'exists': True, 'inode': 4026532000, 'entries': entries, 'host_entries': host,
+              'before': {'present': True, 'propagation': 'private', 'mounts': []}}
+    node = {'state': 'present', 'propagation': 'private', 'purge': False, 'rootfs': None}
+    changes, _predicted, _entries = nsmount_plan.plan('red', '/run/nsforge/nodes/red/mntns/mnt', node, list(decls),
+                                                      actual)
+    return [change.description for change in changes]
+
+
+def test_a_bind_whose_source_was_replaced_is_bound_again():
+    host = mountinfo.parse_mountinfo(HOST)
+    top = mountinfo.top_mounts(mountinfo.parse_mountinfo(STALE))
+    stale = decl(dst='/etc/app.conf', src='/srv/app.conf')
+    assert nsmount_plan.replaced(stale, top['/etc/app.conf'], host)
+    # another file's old bind, or a bind that still shows its file, is not a replaced source
+    assert not nsmount_plan.replaced(stale, top['/etc/other.conf'], host)
+    assert not nsmount_plan.replaced(decl(dst='/etc/fresh.conf', src='/srv/fresh.conf'), top['/etc/fresh.conf'], host)
+    assert not nsmount_plan.replaced(dict(stale, type='tmpfs'), top['/etc/app.conf'], host)
+    assert plan_stale(stale) == ['node red: bind /srv/app.conf on /etc/app.conf again: its source was replaced since '
+                                 'it was bound (the bind showed the old, deleted file)']
+    assert plan_stale(decl(dst='/etc/fresh.conf', src='/srv/fresh.conf')) == []
+    # a bind of another (deleted) file at the point is replaced by the declared one: unmounted, then mounted
+    assert plan_stale(decl(dst='/etc/other.conf', src='/srv/app.conf')) == [
+        'node red: unmount /etc/other.conf (ext4), to mount it as declared',
+        'node red: mount /srv/app.conf (bind) on /etc/other.conf']

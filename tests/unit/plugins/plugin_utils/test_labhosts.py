@@ -95,11 +95,11 @@ def test_the_default_lab_template_yields_its_nodes():
 
 @pytest.mark.parametrize('change, error, match', [
     ({'nodes': [{'name': 'a', 'host': 'nowhere'}], 'links': []}, NsforgeError,
-     r"nodes\.a\.host: unknown host 'nowhere': the inventory has no such host"),
+     r"nodes\[0\] \(a\)\.host: unknown host 'nowhere': the inventory has no such host"),
     ({'nodes': [{'name': 'a', 'services': [{'name': 'a', 'command': ['true']}]}], 'links': []}, NsforgeError,
-     r"nodes\.a\.services \(a\): the inventory host a is already nodes\.a"),
+     r"nodes\[0\] \(a\)\.services \(a\): the inventory host a is already nodes\[0\] \(a\)"),
     ({'nodes': [{'name': 'a', 'labels': ['bad-group']}], 'links': []}, TopologyError,
-     r"nodes\.a\.labels\[0\]: invalid group name 'bad-group'"),
+     r"nodes\[0\] \(a\)\.labels\[0\]: invalid group name 'bad-group'"),
     ({'links': [['r1:eth1', 'r9:eth1']]}, TopologyError, r"links\[0\]: unknown node 'r9'"),
 ])
 def test_errors_name_what_is_at_fault(change, error, match):
@@ -108,7 +108,7 @@ def test_errors_name_what_is_at_fault(change, error, match):
 
 
 def test_a_name_another_source_holds_is_refused():
-    with pytest.raises(NsforgeError, match=r'nodes\.web: the inventory already has a host web'):
+    with pytest.raises(NsforgeError, match=r'nodes\[2\] \(web\): the inventory already has a host web'):
         hosts(lab(), INVENTORY.get, taken={'web'})
 
 

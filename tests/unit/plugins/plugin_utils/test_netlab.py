@@ -14,6 +14,9 @@ import pytest
 from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan, report, where
 
 
+from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import TopologyError, plan, ready
+
+
 def topo(**kw):
     base = {
         'name': 'lab1',
@@ -538,3 +541,146 @@ def test_a_node_private_folders_go_to_nsmount():
                                                  {'namespace': 'b', 'private': ['/tmp'], 'mounts': [{'dst': '/d'}]}]
     with pytest.raises(TopologyError, match=r'nodes\[0\] \(a\)\.private'):
         plan(topo(nodes=[dict(nodes[0], private='/run')] + nodes[1:]))
+
+
+# ---------------------------------------------------------------------------
+# files of nodes and services
+
+
+def ftopo(tmp_path, r1_files=None, svc_files=None, **kw):
+    (tmp_path / 'bird.conf.j2').write_text('router id {{ rid }};\n')
+    (tmp_path / 'motd').write_text('hello\n')
+    svc = {'name': 'r1-bird', 'command': ['sleep', 'infinity']}
+    if svc_files is not None:
+        svc['files'] = svc_files
+    nodes = [{'name': 'r1', 'services': [svc, {'name': 'r1-web', 'command': 'x'}],
+              'files': r1_files if r1_files is not None else [
+                  {'dst': '/etc/bird/bird.conf', 'template': 'bird.conf.j2', 'restart': ['r1-bird'], 'mode': '0640'},
+                  {'dst': '/etc/motd', 'src': str(tmp_path / 'motd'), 'owner': 'root', 'group': 0},
+                  {'dst': '//etc/./hostname.d/x', 'content': ''}]},
+             {'name': 'r2', 'mounts': [{'dst': '/data', 'type': 'tmpfs'}],
+              'files': [{'dst': '/etc/motd', 'content': 'r2\n'}]}]
+    return topo(nodes=nodes, links=[['r1:eth1', 'r2:eth1']], bridges=[], **kw)
+
+
+def fplan(tmp_path, *args, **kw):
+    return plan(ftopo(tmp_path, *args), files_dir='/srv/labs', base=str(tmp_path), **kw)
+
+
+def test_node_files_are_written_under_the_lab_and_bound_in_the_node(tmp_path):
+    result = fplan(tmp_path)
+    files = result['files']
+    assert files['root'] == '/srv/labs/lab1'
+    assert [(f['node'], f['dst'], f['path']) for f in files['write']] == [
+        ('r1', '/etc/bird/bird.conf', '/srv/labs/lab1/nodes/r1/etc/bird/bird.conf'),
+        ('r1', '/etc/motd', '/srv/labs/lab1/nodes/r1/etc/motd'),
+        ('r1', '/etc/hostname.d/x', '/srv/labs/lab1/nodes/r1/etc/hostname.d/x'),
+        ('r2', '/etc/motd', '/srv/labs/lab1/nodes/r2/etc/motd')]
+    bird, motd, empty, r2 = files['write']
+    # a relative template is taken from base, on the controller; owner and group are strings for the copy task
+    assert bird['template'] == str(tmp_path / 'bird.conf.j2') and bird['mode'] == '0640'
+    assert bird['restart'] == ['r1-bird'] and bird['service'] is None
+    assert motd['src'] == str(tmp_path / 'motd') and motd['owner'] == 'root' and motd['group'] == '0'
+    assert motd['restart'] == [] and 'mode' not in motd
+    assert empty['content'] == '' and r2['content'] == 'r2\n'
+    assert files['dirs'] == ['/srv/labs/lab1/nodes/r1/etc', '/srv/labs/lab1/nodes/r1/etc/bird',
+                             '/srv/labs/lab1/nodes/r1/etc/hostname.d', '/srv/labs/lab1/nodes/r2/etc']
+    assert files['remove'] == []
+    # each node's mount namespace binds its own copy at the same dst; declared mounts come first
+    assert result['mounts'] == [
+        {'namespace': 'r1', 'mounts': [
+            {'dst': '/etc/bird/bird.conf', 'src': '/srv/labs/lab1/nodes/r1/etc/bird/bird.conf', 'type': 'bind'},
+            {'dst': '/etc/motd', 'src': '/srv/labs/lab1/nodes/r1/etc/motd', 'type': 'bind'},
+            {'dst': '/etc/hostname.d/x', 'src': '/srv/labs/lab1/nodes/r1/etc/hostname.d/x', 'type': 'bind'}]},
+        {'namespace': 'r2', 'mounts': [
+            {'dst': '/data', 'type': 'tmpfs'},
+            {'dst': '/etc/motd', 'src': '/srv/labs/lab1/nodes/r2/etc/motd', 'type': 'bind'}]}]
+    assert result['record']['files'] == [f['path'] for f in files['write']]
+    assert result['record']['mounts'] == ['r1', 'r2']
+
+
+def test_service_files_are_bound_in_its_view_and_restart_it(tmp_path):
+    result = fplan(tmp_path, [], [{'dst': '/etc/bird.conf', 'content': 'x'}])
+    svc = [s for s in result['services'] if s['name'] == 'r1-bird'][0]
+    assert 'files' not in svc
+    assert svc['mounts'] == [{'dst': '/etc/bird.conf', 'src': '/srv/labs/lab1/services/r1-bird/etc/bird.conf',
+                              'type': 'bind'}]
+    assert [(f['service'], f['restart']) for f in result['files']['write'] if f['service']] == [
+        ('r1-bird', ['r1-bird'])]
+    # r1 has no files left and no mounts: no mount namespace of its own
+    assert [m['namespace'] for m in result['mounts']] == ['r2']
+
+
+def test_files_that_leave_are_removed_and_absent_writes_none(tmp_path):
+    first = fplan(tmp_path)
+    second = fplan(tmp_path, [{'dst': '/etc/motd', 'content': 'new'}], previous=first['record'])
+    assert second['files']['remove'] == ['/srv/labs/lab1/nodes/r1/etc/bird/bird.conf',
+                                         '/srv/labs/lab1/nodes/r1/etc/hostname.d/x']
+    assert second['pending']['files'] == first['record']['files']
+    gone = plan(dict(ftopo(tmp_path), state='absent'), first['record'], files_dir='/srv/labs', base=str(tmp_path))
+    assert gone['files'] == {'root': '/srv/labs/lab1', 'write': [], 'dirs': [], 'remove': []}
+    # a lab without files keeps the record it had
+    assert 'files' not in plan(topo())['record'] and 'files' not in plan(topo())['pending']
+    assert plan(topo())['files']['root'] == '/var/lib/nsforge/labs/lab1'
+
+
+@pytest.mark.parametrize('r1_files,svc_files,match', [
+    ([{'dst': 'etc/x', 'content': 'a'}], None, r'nodes\[0\] \(r1\)\.files\[0\]\.dst: expected an absolute path'),
+    ([{'dst': '/etc/../x', 'content': 'a'}], None, r'nodes\[0\] \(r1\)\.files\[0\]\.dst: .* must not contain \.\.'),
+    ([{'dst': '/', 'content': 'a'}], None, r'nodes\[0\] \(r1\)\.files\[0\]\.dst: the root of the node'),
+    ([{'dst': '/x', 'content': 'a', 'src': 'motd'}], None,
+     r'nodes\[0\] \(r1\)\.files\[0\]: give exactly one of content, template or src \(got content and src\)'),
+    ([{'dst': '/x'}], None, r'nodes\[0\] \(r1\)\.files\[0\]: give exactly one of content, template or src$'),
+    ([{'dst': '/x', 'template': 'nope.j2'}], None,
+     r'nodes\[0\] \(r1\)\.files\[0\]\.template: no such file on the controller: .*/nope\.j2 \(a relative path is taken from'),
+    ([{'dst': '/x', 'src': '/nonexistent/nsforge'}], None,
+     r'nodes\[0\] \(r1\)\.files\[0\]\.src: no such file on the controller: /nonexistent/nsforge$'),
+    ([{'dst': '/x', 'content': 'a'}, {'dst': '/x/', 'content': 'b'}], None,
+     r'nodes\[0\] \(r1\)\.files\[1\]\.dst: /x is already declared by nodes\[0\] \(r1\)\.files\[0\]'),
+    ([{'dst': '/x', 'content': 'a', 'mode': 644}], None,
+     r"nodes\[0\] \(r1\)\.files\[0\]\.mode: expected an octal mode .*'0644'"),
+    ([{'dst': '/x', 'content': 5}], None, r'nodes\[0\] \(r1\)\.files\[0\]\.content: expected a string, got 5'),
+    ([{'dst': '/x', 'content': 'a', 'restart': ['r2-x']}], None,
+     r"nodes\[0\] \(r1\)\.files\[0\]\.restart\[0\]: 'r2-x' is not a service of the node \(its services: r1-bird, r1-web\)"),
+    ([{'dst': '/x', 'content': 'a', 'notify': ['r1-web']}], None, r'nodes\[0\] \(r1\)\.files\[0\]: unknown key\(s\) notify'),
+    ('/x', None, r'nodes\[0\] \(r1\)\.files: expected a list'),
+    ([], [{'dst': '/y', 'content': 'a', 'restart': ['r1-web']}],
+     r'nodes\[0\] \(r1\)\.services\[0\]\.files\[0\]: unknown key\(s\) restart'),
+    ([], [{'dst': '/y', 'content': 'a'}, {'dst': '/y', 'src': 'motd'}],
+     r'nodes\[0\] \(r1\)\.services\[0\]\.files\[1\]\.dst: /y is already declared by nodes\[0\] \(r1\)\.services\[0\]\.files\[0\]'),
+])
+def test_bad_files_name_their_place_in_the_topology(tmp_path, r1_files, svc_files, match):
+    with pytest.raises(TopologyError, match=match):
+        fplan(tmp_path, r1_files, svc_files)
+
+
+def test_a_file_over_a_declared_mount_and_on_a_pod_node_are_refused(tmp_path):
+    topology = ftopo(tmp_path)
+    topology['nodes'][1]['files'] = [{'dst': '/data/', 'content': 'x'}]
+    with pytest.raises(TopologyError,
+                       match=r'nodes\[1\] \(r2\)\.files\[0\]\.dst: /data is already declared by nodes\[1\] \(r2\)\.mounts\[0\]'):
+        plan(topology, files_dir='/srv/labs', base=str(tmp_path))
+    topology = ftopo(tmp_path)
+    topology['nodes'].append({'name': 'side', 'network_mode': 'container:r1', 'files': [{'dst': '/x', 'content': ''}]})
+    with pytest.raises(TopologyError, match=r'nodes\[2\] \(side\): files cannot be set on a node that shares the network'):
+        plan(topology, files_dir='/srv/labs', base=str(tmp_path))
+    with pytest.raises(TopologyError, match=r'files_dir: expected an absolute path'):
+        plan(topology, files_dir='labs')
+
+
+def test_ready_restarts_the_services_of_changed_files_and_leaves_out_missing_binds(tmp_path):
+    result = fplan(tmp_path, None, [{'dst': '/etc/bird.conf', 'content': 'x'}])
+    services = [dict((k, v) for k, v in s.items() if k != 'lab_node') for s in result['services']]
+    services.append({'name': 'r1-off', 'state': 'stopped'})
+    same = ready(result, services)
+    assert same == {'mounts': result['mounts'], 'services': services}
+    missing = ['/srv/labs/lab1/nodes/r1/etc/motd', '/srv/labs/lab1/services/r1-bird/etc/bird.conf']
+    out = ready(result, services, restart=['r1-bird', 'r1-off'], missing=missing)
+    assert [(s['name'], s.get('state')) for s in out['services']] == [
+        ('r1-bird', 'restarted'), ('r1-web', None), ('r1-off', 'stopped')]
+    assert out['services'][0]['mounts'] == []
+    assert [m['dst'] for m in out['mounts'][0]['mounts']] == ['/etc/bird/bird.conf', '/etc/hostname.d/x']
+    assert out['mounts'][1] == result['mounts'][1]
+    # the plan itself is left as it was
+    assert [m['dst'] for m in result['mounts'][0]['mounts']] == ['/etc/bird/bird.conf', '/etc/motd',
+                                                                 '/etc/hostname.d/x']
