@@ -1211,8 +1211,11 @@ def report(lab_plan, results):
                for node, ifname in lk['ends'] for text in touched.get(node, [])):
             links += 1
     services = _changed_entries(results.get('services'), 'services', 'name')
-    files = results.get('files')
-    files_changed = sum(1 for r in (files if isinstance(files, list) else [files]) if _changed(r))
+    # the files written or removed (a loop's result counts its items; the folders are not counted)
+    files_changed = 0
+    for result in (results.get('files') or [])[:3] if isinstance(results.get('files'), list) else [results.get('files')]:
+        items = result.get('results') if isinstance(result, dict) else None
+        files_changed += sum(1 for r in items if _changed(r)) if isinstance(items, list) else int(_changed(result))
     parts = {
         'nodes': {'total': len(node_names), 'changed': len(nodes)},
         'bridges': {'total': len(bridge_names), 'changed': len(set(touched) & set(bridge_names))},
