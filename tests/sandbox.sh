@@ -11,7 +11,8 @@
 #   - /etc as an overlay whose changes vanish with the sandbox, holding the
 #     sandbox's own account files (passwd, group, shadow, gshadow with system
 #     accounts only; subuid and subgid empty), no persisted nodes (/etc/nsforge)
-#     and no nsforge units; a fresh tmpfs on /etc/netns and /var/log/nsforge;
+#     and no nsforge units; a fresh tmpfs on /etc/netns, /var/log/nsforge and
+#     /var/lib/nsforge (the netlab role's files of labs);
 #   - services' cgroups under a parent of the sandbox's own.
 # A test that needs a fact (a user, a subordinate range, a node) makes it
 # inside its sandbox. When the command ends, every process and mount of the
@@ -30,7 +31,7 @@ if [ "$1" != "--inside-new-namespaces" ]; then
     exit 1
   fi
   # The mount points must exist on the host before they can be covered.
-  mkdir -p /etc/netns /var/log/nsforge
+  mkdir -p /etc/netns /var/log/nsforge /var/lib/nsforge
   exec unshare --net --mount --uts --ipc --pid --fork --mount-proc --propagation private \
     "$0" --inside-new-namespaces "$@"
 fi
@@ -60,6 +61,7 @@ mkdir -p /run/.sandbox-etc/upper /run/.sandbox-etc/work
 mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/.sandbox-etc/upper,workdir=/run/.sandbox-etc/work /etc
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/netns
 mount -t tmpfs -o mode=0750,nosuid,nodev tmpfs /var/log/nsforge
+mount -t tmpfs -o mode=0700,nosuid,nodev tmpfs /var/lib/nsforge
 
 # The account files of the sandbox: system accounts only (sshd for the fleet's servers), no subordinate ranges.
 write_etc() {  # FILE MODE GROUP CONTENT

@@ -146,7 +146,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                                      os.path.expanduser(self.get_option('topology')))
         topology = self._topology(path, topology_path)
         try:
-            entries = labhosts.hosts(topology, self._host_vars, self.get_option('host'), set(inventory.hosts))
+            entries = labhosts.hosts(topology, self._host_vars, self.get_option('host'), set(inventory.hosts),
+                                     base=os.path.dirname(topology_path))
         except NsforgeError as exc:
             raise AnsibleParserError('%s: topology %s: %s' % (path, topology_path, to_native(exc)))
         strict = self.get_option('strict')

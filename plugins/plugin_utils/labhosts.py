@@ -55,16 +55,16 @@ def reach(host, host_vars):
     return out
 
 
-def hosts(topology, lookup, default_host='localhost', taken=()):
+def hosts(topology, lookup, default_host='localhost', taken=(), base=None):
     """The inventory hosts of a lab: a list of {'name', 'vars', 'groups'}, nodes first, in the topology's order.
 
     lookup(name) gives the variables of an inventory host, or None when the inventory has no such host. Nodes
     without host run on default_host. A node that shares another's network (network_mode) has no namespaces of its
     own and gets no host; its services do. Bridges get none. taken holds the names of the inventory's other hosts,
     which no node or service may take. Raises NsforgeError (netlab.TopologyError for the topology) naming the
-    setting at fault.
+    setting at fault. base is the folder of the topology file, from which the files it names are taken.
     """
-    summary = netlab.plan(topology)['summary']
+    summary = netlab.plan(topology, base=base)['summary']
     lab = topology['name']
     settings = _node_settings(topology.get('nodes'))
     reached = {}

@@ -89,7 +89,9 @@ def _conform(options, value, where):
             nested.append((key, opt.get('type'), sub))
         else:
             top[key] = opt
-    result = ArgumentSpecValidator(top).validate(value)
+    # (plain data: the validator deep-copies what it is given, and ansible-core 2.19 and later hand a filter
+    # containers that carry their templating context)
+    result = ArgumentSpecValidator(top).validate(json.loads(json.dumps(value)))
     for error in result.errors:
         if isinstance(error, UnsupportedError):
             _fail(where, 'unknown option(s) %s' % str(error).split('.')[0])
@@ -1167,6 +1169,7 @@ def where(message, origins, action, args):
 
 
 _NODE_CHANGE_RE = re.compile(r'^node (\S+): (.*)$')
+_DELETED_RE = re.compile(r'^delete (?:undeclared )?interface (\S+)')
 
 
 def _changed(result):
@@ -1210,6 +1213,10 @@ def report(lab_plan, results):
         if any(re.search(r'(^|[\s(])%s($|[\s),])' % re.escape(str(ifname)), text)
                for node, ifname in lk['ends'] for text in touched.get(node, [])):
             links += 1
+    # an interface deleted that no link of the topology declares any more: a link removed (a veth goes with its peer)
+    ends = set((node, str(ifname)) for lk in lab_plan.get('links') or [] for node, ifname in lk['ends'])
+    links_removed = sum(1 for node, texts in touched.items() for text in texts
+                        for match in [_DELETED_RE.match(text)] if match and (node, match.group(1)) not in ends)
     services = _changed_entries(results.get('services'), 'services', 'name')
     # the files written or removed (a loop's result counts its items; the folders are not counted)
     files_changed = 0
@@ -1238,6 +1245,8 @@ def report(lab_plan, results):
         have = ', '.join(_count(parts[key]['total'], word) for key, word in words
                          if parts[key]['total'] or key in ('nodes', 'links'))
         what = ', '.join(_count(parts[key]['changed'], word) for key, word in words if parts[key]['changed'])
+        if links_removed:
+            what = ', '.join(w for w in (what, _count(links_removed, 'link') + ' removed') if w)
         removed = lab_plan.get('removed') or {}
         gone = len(removed.get('nodes') or []) + len(removed.get('services') or [])
         if gone and (_changed(results.get('removals')) or _changed(results.get('network'))):

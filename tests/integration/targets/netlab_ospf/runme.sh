@@ -41,6 +41,15 @@ wait_route() {  # wait_route NODE DEV: until NODE's route to h2's network leaves
   done
   fail "$1: the route to 10.243.2.0/24 leaves through $(route_dev "$1"), not $2"
 }
+bird_in() {  # bird_in NODE: the host PID of the bird in NODE's network namespace, from /proc
+  local p want
+  want="net:[$(stat -L -c %i "/run/netns/$1")]"
+  for p in $(pgrep -x bird || true); do
+    if [ "$(readlink "/proc/$p/ns/net")" = "$want" ]; then
+      echo "$p"
+    fi
+  done
+}
 bird_pids() {  # the host PIDs of the four bird programs, from /proc
   local p
   for p in $(pgrep -x bird | sort -n); do
@@ -60,7 +69,7 @@ said first 'h1 fetched from h2: h2 of the ospf lab'
 wait_route r1 eth1
 [ "$(bird_pids | wc -l)" -eq 4 ] || fail "expected 4 bird processes, found: $(bird_pids)"
 for r in r1 r2 r3 r4; do
-  pid=$(pgrep -x bird | while read -r p; do [ "$(readlink "/proc/$p/ns/net")" = "net:[$(stat -L -c %i "/run/netns/$r")]" ] && echo "$p"; done)
+  pid=$(bird_in "$r")
   [ -n "$pid" ] || fail "$r: no bird in its network namespace"
   nsenter -t "$pid" -m grep -q '^protocol ospf v2 lab' /etc/bird/bird.conf || fail "$r: bird does not see the lab's bird.conf"
   [ "$(nsenter -t "$pid" -m stat -c %a /etc/bird/bird.conf)" = 644 ] || fail "$r: bird.conf is not mode 644"
@@ -96,7 +105,7 @@ echo "inventory: each router answered from its own network namespace; birdc ran 
 
 # ---------------------------------------------------------------- 4. a link cut, and back
 lab cut -e ospf_cut=true
-said cut 'lab ospf: 6 nodes, 5 links, 5 services, 5 files; changed: 2 nodes'
+said cut 'lab ospf: 6 nodes, 5 links, 5 services, 5 files; changed: 1 node, 1 link removed'
 ip -n r1 link show eth1 >/dev/null 2>&1 && fail "r1 still has eth1 after the cut"
 wait_route r1 eth2
 [ "$(ip netns exec h1 "$python" -c "$fetch" http://10.243.2.2/)" = "h2 of the ospf lab" ] || fail "h1 cannot reach h2 after the cut"

@@ -529,6 +529,9 @@ def test_report_counts_what_changed_by_part():
     # an interface whose name is a prefix of another's is not taken for it
     assert report(result, {'network': {'changed': True, 'changes': ['node r1: set eth10 mtu 1400']}})['links'] == \
         {'total': 3, 'changed': 0}
+    # a link that left the topology: its interface deleted from one end
+    cut = report(result, {'network': {'changed': True, 'changes': ['node r1: delete undeclared interface eth9']}})
+    assert cut['line'].endswith('changed: 1 node, 1 link removed')
     gone = plan(topo(state='absent'), result['record'])
     assert report(gone, {'removals': [{'changed': True}]})['line'] == 'lab lab1 removed: 5 namespaces, 1 service'
     assert report(gone, {'removals': [{'changed': False}]})['line'] == 'lab lab1: nothing to remove'
