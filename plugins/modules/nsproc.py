@@ -138,6 +138,8 @@ options:
     description:
       - Mounts made in the service's own view of the file system (a private copy of the host's with C(mnt) V(new),
         else a view that follows the joined one, see the description); neither the host nor the node sees them.
+      - The entries of O(nsforge.linux.nsmount#module:mounts), one vocabulary for both modules, made when the service
+        starts; a changed entry restarts a running service, as any change of its configuration does.
     type: list
     elements: dict
     suboptions: &mount_options
