@@ -947,13 +947,21 @@ def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan, node_host
         ports[nname].append(('i%d' % len(ports[nname]), text))
         return '%s:%s' % (_q(nname), ports[nname][-1][0])
 
+    # nodes on one bridge stand in one column; a link between two of them does not push one to the right
+    bridges_of = {}
+    for link in links:
+        if link['bridge']:
+            bridges_of.setdefault(link['eps'][0]['node'], set()).add(link['bridge'])
     edges = []
     for link in links:
         a, b = link['eps']
         ends = [port(ep['node'], _dot_port_text(ep, link, node_host.get(far['node']) or far['node']))
                 for ep, far in ((a, b), (b, a))]
-        edges.append('  %s -- %s%s;' % (ends[0], ends[1], ' [style=dashed, color="#3060c0"]' if link.get('tunnel')
-                                        else ''))
+        attrs = ['style=dashed, color="#3060c0"'] if link.get('tunnel') else []
+        if bridges_of.get(a['node'], set()) & bridges_of.get(b['node'], set()):
+            attrs.append('constraint=false')   # and it loops from one's row to the other's on their right
+            ends = [end + ':e' for end in ends]
+        edges.append('  %s -- %s%s;' % (ends[0], ends[1], ' [%s]' % ', '.join(attrs) if attrs else ''))
     boxes = []
     if nat_plan:
         ports[' host'] = []     # a key no node can have

@@ -23,9 +23,10 @@ from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import plan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_LAB = os.path.join(HERE, '..', '..', '..', '..', 'playbooks', 'topologies', 'default.yml')
-BOX_RE = re.compile(r'^  ("(?:[^"\\]|\\.)*") \[label=<(.*)>\];$')
+QUOTED = r'("(?:[^"\\]|\\.)*")'
+BOX_RE = re.compile(r'^  %s \[label=<(.*)>\];$' % QUOTED)
 ROW_RE = re.compile(r'<TD PORT="(i\d+)" ALIGN="LEFT">([^<]*)</TD>')
-EDGE_RE = re.compile(r'^  ("(?:[^"\\]|\\.)*")(?::(i\d+))? -- ("(?:[^"\\]|\\.)*")(?::(i\d+))?(?: \[(.*)\])?;$')
+EDGE_RE = re.compile(r'^  %s(?::(i\d+))?(?::e)? -- %s(?::(i\d+))?(?::e)?(?: \[(.*)\])?;$' % (QUOTED, QUOTED))
 
 
 def default_lab():
@@ -61,6 +62,15 @@ def fifty_nodes():
     return topology, None
 
 
+def chain():
+    """The lab of the netlab_scale test: 50 nodes on one bridge, and a chain of point-to-point links through them."""
+    links = [['n%02d:eth0' % i, 'scale-lan'] for i in range(50)]
+    links += [['n%02d:eth2' % i, 'n%02d:eth1' % (i + 1)] for i in range(49)]
+    return {'name': 'scale', 'addressing': {'ipv4': '10.238.0.0/16', 'ipv6': 'fd42:238::/48'},
+            'bridges': [{'name': 'scale-lan'}], 'nodes': [{'name': 'n%02d' % i} for i in range(50)],
+            'links': links}, None
+
+
 def two_hosts():
     return {'name': 'x', 'addressing': {'ipv4': '10.237.0.0/16'},
             'hosts': {'h1': {'underlay': '10.236.0.11'}, 'h3': {'underlay': '10.236.0.13'}},
@@ -70,7 +80,7 @@ def two_hosts():
             'links': [['a:eth1', 'c:eth1'], ['a:eth2', 'lan'], ['d:eth0', 'lan'], ['a:eth3', 'e:eth0']]}, 'h1'
 
 
-LABS = {'default': default_lab, 'fifty': fifty_nodes, 'two_hosts': two_hosts}
+LABS = {'default': default_lab, 'fifty': fifty_nodes, 'chain': chain, 'two_hosts': two_hosts}
 
 
 def parse(source):
@@ -116,6 +126,15 @@ def test_each_interface_is_one_row_of_its_own_box_and_edges_carry_no_labels(lab)
     ends = [(e[0], e[1]) for e in edges if e[1]] + [(e[2], e[3]) for e in edges if e[3]]
     assert len(ends) == len(set(ends))
     assert sorted(ends) == sorted((name, port) for name, rows in boxes.items() for port, _text in rows)
+
+
+def test_nodes_on_one_bridge_stay_in_one_column():
+    """A link between two nodes of one bridge does not rank one after the other: 50 of them are not 50 columns."""
+    source = plan(chain()[0])['dot']
+    assert '  "n00":i1:e -- "n01":i1:e [constraint=false];' in source
+    assert '  "n00":i0 -- "scale-lan":i0;' in source
+    boxes, edges = parse(plan(fifty_nodes()[0])['dot'])
+    assert ('"core0"', 'i0', '"gw0"', 'i1', None) in edges
 
 
 def test_pods_nat_and_tunnels_are_drawn():
