@@ -6,8 +6,8 @@
 
 A service's record (layout.service_record, root only, written atomically) holds its host PID with that PID's start
 time, so a recycled PID is never mistaken for it; its keeper the same way. This file reads and writes records,
-tells whether a recorded process is still the one recorded, reads a zombie's exit status, ends a keeper, finds the
-services in a namespace, and makes the result view of a record. The engines of nodes (nsmount, uidmap) ask it
+tells whether a recorded process is still the one recorded, finds the program under a service's init, reads a
+zombie's exit status, ends a keeper, finds the services in a namespace, and makes the result view of a record. The engines of nodes (nsmount, uidmap) ask it
 which services still run in a namespace, so it sits below them.
 """
 
