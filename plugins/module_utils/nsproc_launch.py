@@ -38,7 +38,7 @@ from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, kern
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_options import DEFAULT_PATH, config_hash, find_program, public_config
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_records import (
-    alive, last_exit, ns_inodes, ns_pid, proc_stat, release_keeper, tail)
+    alive, children, last_exit, ns_inodes, ns_pid, proc_stat, release_keeper, tail)
 
 # join order inside each phase (see launch): mnt last, since it changes the root
 JOIN_ORDER = ('user', 'cgroup', 'ipc', 'uts', 'net', 'time', 'pid', 'mnt')
@@ -401,6 +401,9 @@ class Launch:
             record['stderr_offset'] = self.err_offset
             if self.hold:
                 _wait_for_exec(self.pid_k)
+            if cfg['init']:
+                # so that the task's result names the program, which the init forks right after its exec
+                _poll(lambda: children(self.pid_b) or not alive(record))
             found = proc_stat(self.pid_k)
             record['keeper'] = {'pid': self.pid_k, 'start_time': found[1] if found else None}
             if not alive(record):
@@ -428,15 +431,22 @@ def _wait_for_exec(pid, timeout=2.0):
     """Wait until the keeper pid has exec'd its program (it does once the launcher has ended, a moment after the
     launcher's last report; until then it is a copy of this process): so that when the task returns, the service's
     parent is the keeper it will stay."""
+    ours = os.readlink('/proc/self/exe')
+
+    def done():
+        try:
+            return os.readlink('/proc/%d/exe' % pid) != ours
+        except OSError:
+            return True  # gone (or a zombie): the record's check of the keeper says so
+
+    _poll(done, timeout)
+
+
+def _poll(done, timeout=2.0):
+    """Call done() until it returns true or timeout seconds have passed, with pauses that grow to 20 ms."""
     deadline = time.time() + timeout
     pause = 0.0005
-    ours = os.readlink('/proc/self/exe')
-    while time.time() < deadline:
-        try:
-            if os.readlink('/proc/%d/exe' % pid) != ours:
-                return
-        except OSError:
-            return  # gone (or a zombie): the record's check of the keeper says so
+    while not done() and time.time() < deadline:
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
 

@@ -6,8 +6,8 @@
 
 A service's record (layout.service_record, root only, written atomically) holds its host PID with that PID's start
 time, so a recycled PID is never mistaken for it; its keeper the same way. This file reads and writes records,
-tells whether a recorded process is still the one recorded, reads a zombie's exit status, ends a keeper, finds the
-services in a namespace, and makes the result view of a record. The engines of nodes (nsmount, uidmap) ask it
+tells whether a recorded process is still the one recorded, finds the program under a service's init, reads a
+zombie's exit status, ends a keeper, finds the services in a namespace, and makes the result view of a record. The engines of nodes (nsmount, uidmap) ask it
 which services still run in a namespace, so it sits below them.
 """
 
@@ -141,6 +141,25 @@ def ns_pid(pid):
     return None
 
 
+def children(pid):
+    """Host PIDs of the children of the single-threaded process pid (/proc/<pid>/task/<pid>/children), or []."""
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as handle:
+            return [int(word) for word in handle.read().split()]
+    except (IOError, OSError, ValueError):
+        return []
+
+
+def program_pid(record):
+    """Host PID of a service's program: the top process itself without an init, or the init's child (its first
+    one, should orphans of the PID namespace have become its children too); None while the init has no child."""
+    pid = record.get('pid')
+    if not pid or not (record.get('config') or {}).get('init'):
+        return pid
+    started = [(found[1], child) for child, found in ((c, proc_stat(c)) for c in children(pid)) if found]
+    return min(started)[1] if started else None
+
+
 def ns_inodes(pid):
     out = {}
     for kind in KIND_NAMES:
@@ -207,17 +226,21 @@ def last_exit(record, status=None):
 def view(record):
     """The RETURN view of a service record."""
     if record is None:
-        return {'name': None, 'status': 'absent', 'pid': None, 'ns_pid': None, 'start_time': None, 'namespaces': {},
+        return {'name': None, 'status': 'absent', 'pid': None, 'ns_pid': None, 'program_pid': None,
+                'program_ns_pid': None, 'start_time': None, 'namespaces': {},
                 'mnt_parent': None, 'hostname': None, 'stdout': None, 'stderr': None, 'exit_code': None,
                 'exit_signal': None, 'stderr_tail': None, 'crashes': 0, 'previous_exit': None, 'config_hash': None}
     status = status_of(record)
     running = status == 'running'
     ended = last_exit(record, status) or {}
+    program = program_pid(record) if running else None
     return {
         'name': record['name'],
         'status': status,
         'pid': record['pid'] if running else None,
         'ns_pid': record.get('ns_pid') if running else None,
+        'program_pid': program,
+        'program_ns_pid': ns_pid(program) if program else None,
         'start_time': record.get('start_time') if running else None,
         'namespaces': record.get('namespaces', {}) if running else {},
         'mnt_parent': record.get('mnt_parent') if running else None,

@@ -256,10 +256,18 @@ services:
       description: V(running), V(stopped), V(exited) or V(absent), as M(nsforge.linux.nsproc) reports it.
       type: str
     pid:
-      description: Host PID of its first process while it runs, else null.
+      description: Host PID of its first process while it runs (the init when it has one), else null.
       type: int
     ns_pid:
       description: The same process's PID inside its PID namespace (1 with a PID namespace of its own).
+      type: int
+    program_pid:
+      description: Host PID of its program while it runs (the init's child, or the first process without an init),
+        else null, as RV(nsforge.linux.nsproc#module:service.program_pid) of M(nsforge.linux.nsproc).
+      type: int
+    program_ns_pid:
+      description: The program's PID inside its PID namespace (2 under an init, 1 without one in a PID namespace
+        of its own).
       type: int
     start_time:
       description: Start time of that PID in clock ticks since boot.

@@ -507,6 +507,14 @@ EXAMPLES = r'''
       - {src: "/srv/{{ item }}", dst: /srv/www, ro: true}
     limits: {memory: 128M, pids: 64}
   loop: [red, blue]
+  register: webs
+
+- name: Read the web server's status by the program's PID (service.pid is tini's, PID 1 inside)
+  ansible.builtin.command:
+    argv: [grep, -E, "^(Name|NSpid|VmRSS):", "/proc/{{ web.service.program_pid }}/status"]
+  vars:
+    web: "{{ webs.results[0] }}"
+  changed_when: false
 
 - name: A service with private /run, /tmp and /var/log (the first and last owned by www-data) and a spool tmpfs
   nsforge.linux.nsproc:
@@ -596,11 +604,28 @@ service:
       type: str
       sample: running
     pid:
-      description: Host PID of the service's first process (the init when there is one), or null.
+      description:
+        - Host PID of the service's first process while it runs, or null - the init (tini) when the service has
+          one (O(init)), else the program itself. With O(supervisor=builtin) its parent is the service's keeper
+          (C(sleep infinity)), with O(supervisor=systemd) the unit's main process.
       type: int
     ns_pid:
       description: The same process's PID inside its PID namespace (1 with a new PID namespace).
       type: int
+    program_pid:
+      description:
+        - Host PID of the declared program (the command's process, such as the nginx master or the postmaster)
+          while the service runs, or null - the init's child when the service has an init, else the same as
+          RV(service.pid). Signal or trace the program by this PID; C(/proc/<program_pid>/cmdline) is the command
+          (under an init, with the program's path as found on C(PATH) for its first word).
+      type: int
+      sample: 81236
+    program_ns_pid:
+      description:
+        - The program's PID inside its PID namespace (the last field of the C(NSpid) line of
+          C(/proc/<program_pid>/status)) - 2 under an init that is PID 1, 1 without an init in a new PID namespace.
+      type: int
+      sample: 2
     start_time:
       description: Start time of that PID in clock ticks since boot (field 22 of C(/proc/<pid>/stat)).
       type: int
@@ -677,7 +702,8 @@ services:
   returned: with O(services)
   type: list
   elements: dict
-  sample: [{"name": "web1", "status": "running", "pid": 81234, "ns_pid": 1, "changed": true,
+  sample: [{"name": "web1", "status": "running", "pid": 81234, "ns_pid": 1, "program_pid": 81236,
+            "program_ns_pid": 2, "changed": true,
             "changes": ["service web1: start [python3 -m http.server 80]"]}]
 '''
 

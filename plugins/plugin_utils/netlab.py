@@ -17,6 +17,7 @@ declared. So the same topology always yields the same addresses, and an edit cha
 from __future__ import annotations
 
 import hashlib
+import html
 import ipaddress
 import json
 import os
@@ -1260,45 +1261,97 @@ def _q(text):
     return '"%s"' % str(text).replace('\\', '\\\\').replace('"', '\\"')
 
 
+def _h(text):
+    """Text for an HTML-like Graphviz label."""
+    return html.escape(str(text), quote=True)
+
+
+# the colours of the picture's boxes: nodes, bridges, the host (with nat)
+_DOT_FILL = {'node': '#ffffff', 'bridge': '#e8eef7', 'host': '#fdf3e1'}
+
+
+def _dot_table(title, lines, ports, fill):
+    """A box as an HTML-like label: the title, lines under it, then one row (a port of edges) per interface."""
+    rows = ['<TR><TD BGCOLOR="%s"><B>%s</B></TD></TR>' % (fill, _h(title))]
+    rows += ['<TR><TD BGCOLOR="%s">%s</TD></TR>' % (fill, _h(line)) for line in lines]
+    rows += ['<TR><TD PORT="%s" ALIGN="LEFT">%s</TD></TR>' % (port, _h(text)) for port, text in ports]
+    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">%s</TABLE>>' % ''.join(rows))
+
+
+def _dot_port_text(ep, link, far):
+    words = [ep['ifname']] + list(ep['addresses'] or [])
+    if link['mtu']:
+        words.append('mtu %d' % link['mtu'])
+    if link.get('tunnel'):
+        words.append('vxlan %d to %s' % (link['tunnel_vni'], far))
+    return '  '.join(words)
+
+
 def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan, node_host=None):
-    """The topology as Graphviz source: nodes, bridges, links with interface names and addresses."""
-    out = ['graph %s {' % _q(name), '  graph [label=%s, labelloc=t, fontname="Helvetica"];' % _q('lab ' + name),
-           '  node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];']
-    for nname, spec in node_specs.items():
-        label = nname
-        hostname = spec.get('hostname')
-        if hostname and hostname != nname:
-            label += '\\nhostname %s' % hostname
-        if (node_host or {}).get(nname):
-            label += '\\non %s' % node_host[nname]
-        for svc in spec.get('services') or []:
-            if isinstance(svc, dict) and svc.get('name'):
-                label += '\\n[%s]' % svc['name']
-        out.append('  %s [shape=box, style=rounded, label="%s"];' % (_q(nname), label.replace('"', '\\"')))
-        if nname in pod:
-            out.append('  %s -- %s [style=dashed, label="shares network"];' % (_q(nname), _q(pod[nname])))
-    for bname in bridge_specs:
-        nets = subnets.get('bridge:' + bname) or {}
-        label = '%s\\n%s' % (bname, ' '.join(str(n) for _f, n in sorted(nets.items())))
-        if (node_host or {}).get(bname):
-            label += '\\non %s' % node_host[bname]
-        out.append('  %s [shape=ellipse, style=filled, fillcolor="#e8eef7", label="%s"];' % (_q(bname), label))
-    if nat_plan:
-        out.append('  %s [shape=house, label="host %s\\n%s"];' % (
-            _q('host'), nat_plan['host_interface'], ' '.join(nat_plan['host_addresses'])))
-        out.append('  %s -- %s [label="nat"];' % (_q('host'), _q(nat_plan['bridge'])))
+    """The topology as Graphviz source (laid out left to right).
+
+    Each node and bridge is a box whose rows are its interfaces (name, addresses, MTU, tunnel), so that every
+    interface is written once, in its own box, and the edges carry no labels to pile up where many links meet a
+    bridge; an edge joins the rows of its two ends. A dashed grey edge joins a node to the node whose network it
+    shares, a dashed blue one is a VXLAN tunnel between hosts, and the orange box is the host with its NAT.
+    """
+    node_host = node_host or {}
+    ports = dict((n, []) for n in list(node_specs) + list(bridge_specs))
+
+    def port(nname, text):
+        ports[nname].append(('i%d' % len(ports[nname]), text))
+        return '%s:%s' % (_q(nname), ports[nname][-1][0])
+
+    # nodes on one bridge stand in one column; a link between two of them does not push one to the right
+    bridges_of = {}
+    for link in links:
+        if link['bridge']:
+            bridges_of.setdefault(link['eps'][0]['node'], set()).add(link['bridge'])
+    edges = []
     for link in links:
         a, b = link['eps']
-        tail = '%s %s' % (a['ifname'], ' '.join(a['addresses']))
-        head = '%s %s' % (b['ifname'], ' '.join(b['addresses'] or []))
-        attrs = 'taillabel=%s, headlabel=%s' % (_q(tail.strip()), _q(head.strip()))
-        words = ['mtu %d' % link['mtu']] if link['mtu'] else []
-        if link.get('tunnel'):
-            words.insert(0, 'vxlan %d' % link['tunnel_vni'])
-            attrs += ', style=dashed'
-        if words:
-            attrs += ', label=%s' % _q(', '.join(words))
-        out.append('  %s -- %s [%s];' % (_q(a['node']), _q(b['node']), attrs))
+        ends = [port(ep['node'], _dot_port_text(ep, link, node_host.get(far['node']) or far['node']))
+                for ep, far in ((a, b), (b, a))]
+        attrs = ['style=dashed, color="#3060c0"'] if link.get('tunnel') else []
+        if bridges_of.get(a['node'], set()) & bridges_of.get(b['node'], set()):
+            attrs.append('constraint=false')   # and it loops from one's row to the other's on their right
+            ends = [end + ':e' for end in ends]
+        edges.append('  %s -- %s%s;' % (ends[0], ends[1], ' [%s]' % ', '.join(attrs) if attrs else ''))
+    boxes = []
+    if nat_plan:
+        ports[' host'] = []     # a key no node can have
+        host_if = '  '.join([nat_plan['host_interface']] + nat_plan['host_addresses'])
+        edges.append('  %s -- %s;' % (port(' host', host_if), port(nat_plan['bridge'], NAT_IFNAME)))
+        lines = ['nat' + (' masquerade' if nat_plan['masquerade'] else '')]
+        lines += ['%s %d to %s:%d' % (p['proto'], p['host_port'], p['node'], p['port']) for p in nat_plan['ports']]
+        boxes.append((' host', 'host', lines, _DOT_FILL['host']))
+    for nname, target in pod.items():
+        edges.append('  %s -- %s [style=dashed, color="#999999"];' % (_q(target), _q(nname)))
+    for nname, spec in node_specs.items():
+        lines = []
+        hostname = spec.get('hostname')
+        if hostname and hostname != nname:
+            lines.append('hostname %s' % hostname)
+        if node_host.get(nname):
+            lines.append('on %s' % node_host[nname])
+        if nname in pod:
+            lines.append('network of %s' % pod[nname])
+        lines += ['[%s]' % svc['name'] for svc in spec.get('services') or []
+                  if isinstance(svc, dict) and svc.get('name')]
+        boxes.append((nname, nname, lines, _DOT_FILL['node']))
+    for bname in bridge_specs:
+        nets = subnets.get('bridge:' + bname) or {}
+        lines = [' '.join(['bridge'] + [str(n) for _f, n in sorted(nets.items())])]
+        if node_host.get(bname):
+            lines.append('on %s' % node_host[bname])
+        boxes.append((bname, bname, lines, _DOT_FILL['bridge']))
+    out = ['graph %s {' % _q(name),
+           '  graph [label=%s, labelloc=t, fontname="Helvetica", rankdir=LR, ranksep=1.2, nodesep=0.3];'
+           % _q('lab ' + name),
+           '  node [shape=plain, fontname="Helvetica", fontsize=10]; edge [color="#555555"];']
+    out += ['  %s [label=%s];' % (_q(key), _dot_table(title, lines, ports[key], fill))
+            for key, title, lines, fill in boxes]
+    out += edges
     out.append('}')
     return '\n'.join(out) + '\n'
 

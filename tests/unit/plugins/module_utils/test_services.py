@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -107,6 +108,46 @@ def test_status_of_records():
     assert nsproc_records.status_of({'status': 'stopped'}) == 'stopped'
     assert nsproc_records.status_of({'status': 'running', 'pid': 999999999, 'start_time': 1}) == 'exited'
     assert nsproc_records.view(None)['status'] == 'absent'
+
+
+def _wait_for(test):
+    for _attempt in range(500):
+        found = test()
+        if found:
+            return found
+        time.sleep(0.01)
+    raise AssertionError('gave up waiting')
+
+
+def test_program_is_the_first_child_of_the_init_or_the_first_process_itself():
+    """A process in the init's place that started two children, 0.1 s apart: the program is the earlier one."""
+    top = os.fork()
+    if top == 0:  # pragma: no cover (child)
+        first = subprocess.Popen(['sleep', '61'])
+        time.sleep(0.1)
+        subprocess.Popen(['sleep', '62'])
+        first.wait()
+        os._exit(0)  # pylint: disable=protected-access
+    try:
+        kids = _wait_for(lambda: len(nsproc_records.children(top)) == 2 and nsproc_records.children(top))
+        first = [kid for kid in kids if open('/proc/%d/cmdline' % kid).read() == 'sleep\x0061\x00'][0]
+        record = {'name': 'x', 'pid': top, 'start_time': nsproc_records.proc_stat(top)[1], 'status': 'running',
+                  'config': {'init': '/usr/bin/tini'}}
+        assert nsproc_records.program_pid(record) == first
+        view = nsproc_records.view(record)
+        assert (view['pid'], view['program_pid']) == (top, first)
+        assert view['program_ns_pid'] == nsproc_records.ns_pid(first) and view['program_ns_pid'] > 0
+        # without an init the first process is the program; an init without a child has none (yet)
+        assert nsproc_records.program_pid(dict(record, config={'init': None})) == top
+        assert nsproc_records.program_pid(dict(record, pid=first)) is None
+    finally:
+        for kid in nsproc_records.children(top):
+            os.kill(kid, signal.SIGKILL)
+        os.kill(top, signal.SIGKILL)
+        os.waitpid(top, 0)
+    stopped = nsproc_records.view({'name': 'x', 'pid': top, 'start_time': 1, 'status': 'stopped',
+                                   'config': {'init': 'x'}})
+    assert (stopped['pid'], stopped['program_pid'], stopped['program_ns_pid']) == (None, None, None)
 
 
 def _zombie(action):

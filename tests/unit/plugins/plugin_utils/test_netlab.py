@@ -301,8 +301,9 @@ def test_long_names_get_short_interface_names():
 def test_dot_names_interfaces_and_addresses():
     source = plan(topo())['dot']
     assert source.startswith('graph "lab1" {')
-    assert '"r1" -- "r2" [taillabel="eth1 10.235.1.1/30 fd42:235:0:1::1/64"' in source
-    assert '"lan" [shape=ellipse' in source
+    assert '<TD PORT="i0" ALIGN="LEFT">eth1  10.235.1.1/30  fd42:235:0:1::1/64</TD>' in source
+    assert '"r1":i0 -- "r2":i0;' in source
+    assert '<B>lan</B>' in source and 'bridge 10.235.0.0/24 fd42:235::/64' in source
 
 
 def test_plan_does_not_modify_its_input():
