@@ -59,6 +59,7 @@ bird_pids() {  # the host PIDs of the four bird programs, from /proc
 
 command -v bird >/dev/null || fail "bird is not installed (Debian's bird2; make tools installs it)"
 host_conf=$(sha256sum /etc/bird/bird.conf 2>/dev/null || echo none)
+host_page=$(ls -la /srv/www 2>&1 || true)
 
 # ---------------------------------------------------------------- 1. first deploy
 lab first
@@ -78,6 +79,8 @@ for r in r1 r2 r3 r4; do
   [ "$n" -eq 2 ] || fail "$r: $n OSPF neighbours in state Full, not 2"
 done
 [ "$(sha256sum /etc/bird/bird.conf 2>/dev/null || echo none)" = "$host_conf" ] || fail "the host's /etc/bird/bird.conf changed"
+# h2's page is in a /srv of its own: nothing is made in the host's /srv (and h2-web sees its page there)
+[ "$(ls -la /srv/www 2>&1 || true)" = "$host_page" ] || fail "the host's /srv/www changed: $(ls -la /srv/www 2>&1)"
 echo "first deploy: no warning, 4 routers with 2 OSPF neighbours each, r1 reaches h2 through eth1"
 before=$(bird_pids)
 
