@@ -95,7 +95,7 @@ def _conform(options, value, where):
     result = ArgumentSpecValidator(top).validate(json.loads(json.dumps(value)))
     for error in result.errors:
         if isinstance(error, UnsupportedError):
-            _fail(where, 'unknown option(s) %s' % str(error).split('.')[0])
+            _fail(where, 'unknown option(s) %s' % str(error).split('.', maxsplit=1)[0])
         _fail(where, str(error))
     for key, kind, sub in nested:
         if kind == 'dict':
