@@ -72,6 +72,8 @@ notes:
     P(nsforge.linux.nsenter#connection) describes; that connection must log in as root.
   - Set C(ansible_python_interpreter) on the hosts that run labs - interpreter discovery inside a node finds what the
     node's view of the file system holds (and pyenv's shims fail there).
+  - The host's variables are copied as they are - a template in them is rendered for the node's inventory host, so
+    C(ansible_host) should not be built from C(inventory_hostname).
 seealso:
   - plugin: nsforge.linux.nsenter
     plugin_type: connection

@@ -4,7 +4,8 @@
 # node find: the node's hostname, its interfaces (ip -n), its network namespace (the inode of /run/netns/<node>) and,
 # for a service, the namespaces of its recorded process.
 #   1. on this host: ansible all -m ping, command hostname / readlink / ip -j addr, a play on a label's group;
-#      wrong sources fail naming what is wrong (missing topology, unknown node in a link, unknown host);
+#      wrong sources fail naming what is wrong (missing topology, unknown node in a link, unknown host); the default
+#      lab (playbooks/lab.yml) through playbooks/default.nodes.yml, tenant's user namespace included;
 #   2. on two hosts of tests/fleet over SSH: -i <fleet inventory> -i xhost.nodes.yml, a node on each host.
 # Runs inside tests/sandbox.sh (tests/integration/run.sh does).
 set -euo pipefail
@@ -126,6 +127,19 @@ bad broken broken.yml "topology $lab/broken.yml: links[0]: unknown node 'zz'"
 bad away away.yml "nodes[0] (x).host: unknown host 'ghost'"
 
 playbook deploy.yml -e lab_hosts=testhost -e "topology=$lab/local.yml.j2" -e sleeper=sleep -e netlab_state=absent
+
+# the default lab (make lab) through the source the collection ships, tenant's user namespace included
+start=$SECONDS
+playbook "$root/playbooks/lab.yml" >"$out/default-lab.log" 2>&1 || { tail -40 "$out/default-lab.log" >&2; exit 1; }
+default=(-i "$root/playbooks/default.nodes.yml")
+adhoc default-ping "${default[@]}" all -m ping
+"${answers[@]}" "$out/default-ping.out" ping web-a web-b tenant vault web-a-http web-b-http web-a-sidecar-probe \
+  tenant-http vault-http
+# inside tenant's pinned user namespace (root there, an unprivileged ID on the host)
+adhoc default-user "${default[@]}" tenant -m command -a 'readlink /proc/self/ns/user'
+"${answers[@]}" "$out/default-user.out" equal "tenant=user:[$(stat -L -c %i /run/nsforge/nodes/tenant/user)]"
+playbook "$root/playbooks/destroy.yml" >"$out/default-destroy.log" 2>&1 || { tail -40 "$out/default-destroy.log" >&2; exit 1; }
+echo "the default lab: its nine hosts answer through playbooks/default.nodes.yml ($((SECONDS - start))s)"
 
 # ---------------------------------------------------------------- 2. a lab across two hosts of the fleet
 "${fleet[@]}" up --dir "$fdir" --hosts 2 --python "$python"
