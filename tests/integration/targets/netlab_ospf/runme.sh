@@ -5,7 +5,7 @@
 # routed path):
 #   1. the first deploy warns about nothing, OSPF converges, each router sees its own bird.conf (the host's stays);
 #   2. the second deploy changes nothing (the role's line says "no change", the recap changed=0, the same PIDs);
-#   3. the nodes are inventory hosts through playbooks/inventories/ospf.nodes.yml (nsforge.linux.nodes);
+#   3. the nodes are inventory hosts through playbooks/ospf.nodes.yml (nsforge.linux.nodes);
 #   4. with the link r1 - r2 cut, r1 reroutes through r4 and h1 still reaches h2; with it back, the short way again;
 #   5. removed, no namespace, process, record or file of the lab is left.
 # Runs inside tests/sandbox.sh (tests/integration/run.sh does).
@@ -16,7 +16,7 @@ set -euo pipefail
 out=${OUTPUT_DIR:?OUTPUT_DIR is not set}
 python=$(command -v python)
 collection=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/nsforge/linux
-nodes=(-i "$collection/playbooks/inventories/ospf.nodes.yml")
+nodes=(-i "$collection/playbooks/ospf.nodes.yml")
 fetch='import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())'
 
 fail() { echo "netlab_ospf: $*" >&2; exit 1; }
