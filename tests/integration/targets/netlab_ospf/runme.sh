@@ -5,6 +5,7 @@
 # routed path):
 #   1. the first deploy warns about nothing, OSPF converges, each router sees its own bird.conf (the host's stays);
 #   2. the second deploy changes nothing (the role's line says "no change", the recap changed=0, the same PIDs);
+#      check mode reports what a run would change (a link cut) and changes nothing;
 #   3. the nodes are inventory hosts through playbooks/ospf.nodes.yml (nsforge.linux.nodes);
 #   4. with the link r1 - r2 cut, r1 reroutes through r4 and h1 still reaches h2; with it back, the short way again;
 #   5. removed, no namespace, process, record or file of the lab is left.
@@ -90,6 +91,13 @@ said again 'lab ospf: 6 nodes, 6 links, 5 services, 5 files; no change'
 grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$out/again.log" || fail "the second deploy's recap is not changed=0"
 [ "$(bird_pids)" = "$before" ] || fail "the bird processes changed: $before / $(bird_pids)"
 echo "second deploy: no change, the same bird processes"
+lab check --check
+said check 'lab ospf: 6 nodes, 6 links, 5 services, 5 files; no change (check mode: nothing was changed)'
+lab checkcut --check -e ospf_cut=true
+said checkcut 'lab ospf: 6 nodes, 5 links, 5 services, 5 files; changed: 1 node, 1 link removed (check mode: nothing was changed)'
+ip -n r1 link show eth1 >/dev/null || fail "a check-mode run removed r1's eth1"
+[ "$(bird_pids)" = "$before" ] || fail "a check-mode run changed the bird processes"
+echo "check mode: the same report, nothing changed (r1 keeps eth1, the same bird processes)"
 
 # ---------------------------------------------------------------- 3. nodes as inventory hosts
 ansible-inventory "${nodes[@]}" --graph >"$out/graph.txt"
