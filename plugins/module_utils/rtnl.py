@@ -35,6 +35,8 @@ RTM_NEWADDR = 20
 RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
+RTM_NEWQDISC = 36
+RTM_GETQDISC = 38
 RTM_NEWNSID = 88
 RTM_GETNSID = 90
 NETNSA_NSID = 1
@@ -63,12 +65,15 @@ RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_PRIORITY = 6
 RTA_TABLE = 15
+TCA_KIND = 1
+TCA_OPTIONS = 2
 
 _HEADER = struct.Struct('=IHHII')
 _IFINFO = struct.Struct('=BxHiII')
 _IFADDR = struct.Struct('=BBBBI')
 _RTMSG = struct.Struct('=BBBBBBBBI')
 _ATTR = struct.Struct('=HH')
+_TCMSG = struct.Struct('=BxHiIII')
 _U16 = struct.Struct('=H')
 _U32 = struct.Struct('=I')
 _S32 = struct.Struct('=i')
@@ -207,6 +212,16 @@ def parse_route(body):
     }
 
 
+def parse_qdisc(body):
+    """A qdisc of a dump: the index of its interface, its handle and parent, its kind and its options (raw bytes,
+    which the kind's own code decodes: netem)."""
+    _family, _pad, index, handle, parent, _info = _TCMSG.unpack_from(body, 0)
+    attrs = parse_attrs(body, _TCMSG.size)
+    options = attrs.get(TCA_OPTIONS)
+    return {'index': index, 'handle': handle, 'parent': parent, 'kind': _text(attrs.get(TCA_KIND)),
+            'options': bytes(options) if options is not None else None}
+
+
 class RawRoute:
     """A NETLINK_ROUTE socket of the namespace it was created in, for dumps and lookups."""
 
@@ -270,6 +285,10 @@ class RawRoute:
             payload += _ATTR.pack(_ATTR.size + 4, RTA_TABLE) + _U32.pack(table)
             routes.extend(parse_route(body) for body in self.request(RTM_GETROUTE, payload, True))
         return routes
+
+    def dump_qdiscs(self):
+        """Every qdisc of the namespace, in one dump."""
+        return [parse_qdisc(body) for body in self.request(RTM_GETQDISC, _TCMSG.pack(0, 0, 0, 0, 0, 0), True)]
 
     def nsid_of(self, ns_path):
         """The id that this socket's namespace gives the namespace at ns_path, or None when it has given none."""
