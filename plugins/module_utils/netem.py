@@ -461,3 +461,40 @@ def read_back(qdiscs, psched_ns=64):
     elif root['kind'] == 'tbf' and root['options']:
         out.update(canon={'bandwidth': decode_tbf(root['options'])}, managed=major == TBF_MAJOR)
     return out
+
+
+def transition(netns, ifname, want, prev):
+    """The tc argument vectors from one canonical impairment that the collection set (prev, None: none) to another
+    (want), without reading the kernel: what a timeline's runner does between its steps."""
+    have = None
+    if prev:
+        netem, tbf, _parent = handle_of(prev)
+        have = {'canon': prev, 'managed': True, 'root': ('netem', netem) if netem is not None else ('tbf', tbf)}
+    return tc_commands(netns, ifname, want, have)
+
+
+def interpolate(start, end, fraction):
+    """The impairment a fraction (0 to 1) of the way from start to end (canonical; a key of only one of them goes from
+    or to nothing): the ramps of a timeline. Counts, the distribution and the loss model come from end."""
+    start = start or {}
+    end = end or {}
+    out = {}
+    for key in set(start) | set(end):
+        a, b = start.get(key), end.get(key)
+        if key in TIME_KEYS or key in PERCENT_KEYS or key in RATE_KEYS:
+            value = int(round((a or 0) + ((b or 0) - (a or 0)) * fraction))
+            if value:
+                out[key] = value
+        elif key == 'gemodel':
+            a = a or dict((k, 0) for k in GEMODEL_KEYS)
+            b = b or dict((k, 0) for k in GEMODEL_KEYS)
+            out[key] = dict((k, int(round(a[k] + (b[k] - a[k]) * fraction))) for k in GEMODEL_KEYS)
+        else:
+            out[key] = b if b is not None else a
+    if 'jitter' not in out:
+        out.pop('distribution', None)
+    if not uses_netem(out):
+        out.pop('limit', None)
+    elif 'limit' not in out:
+        out['limit'] = NETEM_LIMIT
+    return out or None
