@@ -297,9 +297,10 @@ def netem_args(canon):
             args.append(_tc_percent(canon['loss_correlation']))
     if 'gemodel' in canon:
         model = canon['gemodel']
-        # tc's third and fourth numbers are the kernel's h (not losing in the bad state) and k (losing in the good)
+        # tc's third and fourth numbers are 1-h (losing in the bad state: tc gives the kernel h, not losing in it)
+        # and 1-k (losing in the good state)
         args += ['loss', 'gemodel', _tc_percent(model['p']), _tc_percent(model['r']),
-                 _tc_percent(PROB_MAX - model['loss_bad']), _tc_percent(model['loss_good'])]
+                 _tc_percent(model['loss_bad']), _tc_percent(model['loss_good'])]
     for key in ('duplicate', 'corrupt'):
         if key in canon:
             args += [key, _tc_percent(canon[key])]
