@@ -301,19 +301,18 @@ def netem_args(canon):
         # and 1-k (losing in the good state)
         args += ['loss', 'gemodel', _tc_percent(model['p']), _tc_percent(model['r']),
                  _tc_percent(model['loss_bad']), _tc_percent(model['loss_good'])]
-    for key in ('duplicate', 'corrupt'):
-        if key in canon:
-            args += [key, _tc_percent(canon[key])]
-            if key + '_correlation' in canon:
-                args.append(_tc_percent(canon[key + '_correlation']))
-    if 'reorder' in canon:
-        args += ['reorder', _tc_percent(canon['reorder'])]
-        if 'reorder_correlation' in canon:
-            args.append(_tc_percent(canon['reorder_correlation']))
-        if 'gap' in canon:
-            args += ['gap', str(canon['gap'])]
-    if 'rate' in canon:
-        args += ['rate', '%dbit' % (canon['rate'] * 8)]
+    if 'duplicate' in canon:
+        args += ['duplicate', _tc_percent(canon['duplicate'])]
+        if 'duplicate_correlation' in canon:
+            args.append(_tc_percent(canon['duplicate_correlation']))
+    # corrupt, reorder (with their correlations) and rate always, zero when not declared: tc sends the kernel only the
+    # attributes it is given, and `change` keeps the old value of an attribute not sent (a reorder or a rate dropped
+    # from the declaration would stay); a correlation here also makes tc send the duplicate's (which alone it drops)
+    for key in ('corrupt', 'reorder'):
+        args += [key, _tc_percent(canon.get(key, 0)), _tc_percent(canon.get(key + '_correlation', 0))]
+    if 'gap' in canon:
+        args += ['gap', str(canon['gap'])]
+    args += ['rate', '%dbit' % (canon.get('rate', 0) * 8)]
     args += ['limit', str(canon.get('limit', NETEM_LIMIT))]
     return args
 
