@@ -45,9 +45,14 @@ GEMODEL_KEYS = ('p', 'r', 'loss_bad', 'loss_good')
 NETEM_KEYS = TIME_KEYS + ('distribution',) + PERCENT_KEYS + ('gemodel', 'gap', 'rate', 'limit')
 KEYS = NETEM_KEYS + ('bandwidth',)
 # a value that only qualifies another one, and the one it needs
+# (netem reorders by sending some packets at once and delaying the others: tc refuses a reorder without a delay)
 NEEDS = {'jitter': 'delay', 'correlation': 'jitter', 'distribution': 'jitter', 'loss_correlation': 'loss',
          'duplicate_correlation': 'duplicate', 'corrupt_correlation': 'corrupt', 'reorder_correlation': 'reorder',
-         'gap': 'reorder'}
+         'gap': 'reorder', 'reorder': 'delay'}
+# values that mean "none" when zero (a zero delay or loss is no impairment, and takes what qualifies it along)
+ZERO_IS_NONE = ('delay', 'jitter', 'correlation', 'loss', 'loss_correlation', 'duplicate', 'duplicate_correlation',
+                'corrupt', 'corrupt_correlation', 'reorder', 'reorder_correlation', 'rate')
+REORDER_GAP = 1               # the gap tc sets when a reorder is declared without one
 
 _NUMBER = r'([0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
 _TIME = re.compile(r'^\s*' + _NUMBER + r'\s*(us|usec|ms|msec|s|sec|secs)\s*$', re.IGNORECASE)
@@ -173,18 +178,32 @@ def normalize(value, option):
         raise bad_option('%s.gemodel' % option, value['gemodel'], 'loss is either random (loss) or gemodel, not both')
     if 'jitter' in canon and canon['jitter'] > canon['delay']:
         raise bad_option('%s.jitter' % option, value['jitter'], 'at most the delay (%s)' % value['delay'])
-    if 'jitter' in canon and 'distribution' not in canon:
-        canon['distribution'] = 'uniform'
-    # what the kernel holds when nothing is declared: netem's queue of 1,000 packets, no time, no probability
-    for key in ('delay', 'jitter', 'correlation', 'loss', 'loss_correlation', 'duplicate', 'duplicate_correlation',
-                'corrupt', 'corrupt_correlation', 'reorder', 'reorder_correlation', 'gap', 'rate'):
+    # what the kernel holds when nothing is declared: no time, no probability (and then nothing that qualifies them)
+    for key in ZERO_IS_NONE:
         if canon.get(key) == 0:
             del canon[key]
+    for key, needed in sorted(NEEDS.items(), key=lambda item: _depth(item[0])):
+        if key in canon and needed not in canon:
+            del canon[key]
+    if 'jitter' in canon and 'distribution' not in canon:
+        canon['distribution'] = 'uniform'
+    if 'reorder' in canon and 'gap' not in canon:
+        canon['gap'] = REORDER_GAP
+    # netem's queue of 1,000 packets when none is declared
     if uses_netem(canon) and 'limit' not in canon:
         canon['limit'] = NETEM_LIMIT
     if 'limit' in canon and not uses_netem(canon):
         raise bad_option('%s.limit' % option, value['limit'], "only with one of netem's impairments (the queue of netem)")
     return canon or None
+
+
+def _depth(key):
+    """How many values key qualifies through (correlation: jitter, then delay), so that a chain drops from its base."""
+    depth = 0
+    while key in NEEDS:
+        key = NEEDS[key]
+        depth += 1
+    return depth
 
 
 def _gemodel(item, option):
