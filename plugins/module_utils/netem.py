@@ -71,6 +71,8 @@ def parse_time(value, option):
     if match is None:
         raise bad_option(option, value, 'expected a time with its unit, such as 20ms, 1.5s or 250us')
     ns = int(round(float(match.group(1)) * _TIME_NS[match.group(2).lower()]))
+    if ns % 1000:
+        raise bad_option(option, value, 'a time in whole microseconds (tc sets no finer one)')
     if ns > 0xFFFFFFFF * 1000:
         raise bad_option(option, value, 'too long a time (at most about 71 minutes)')
     return ns
@@ -414,6 +416,9 @@ def decode_netem(options, psched_ns=64):
     canon = {'limit': limit}
     delay = struct.unpack('=q', attrs[TCA_NETEM_LATENCY64][:8])[0] if TCA_NETEM_LATENCY64 in attrs else latency * psched_ns
     jit = struct.unpack('=q', attrs[TCA_NETEM_JITTER64][:8])[0] if TCA_NETEM_JITTER64 in attrs else jitter * psched_ns
+    # to the microsecond, as times are declared: tc before 6.10 sets them in ticks (64 ns), rounded down (1.5ms is
+    # 23437 ticks, 1499968 ns)
+    delay, jit = _to_us(delay), _to_us(jit)
     corr = _u32s(attrs.get(TCA_NETEM_CORR), 3) or (0, 0, 0)
     for key, value in (('delay', delay), ('jitter', jit), ('loss', loss), ('duplicate', duplicate), ('gap', gap)):
         if value:
@@ -446,6 +451,10 @@ def decode_netem(options, psched_ns=64):
     if rate:
         canon['rate'] = rate
     return canon
+
+
+def _to_us(ns):
+    return int(round(ns / 1000.0)) * 1000
 
 
 def decode_tbf(options):
