@@ -378,6 +378,10 @@ def tc_commands(netns, ifname, want, have):
         elif h_netem == netem and h_tbf is not None:
             commands.append(base + ['del'] + dev + ['parent', '%x:1' % (netem >> 16), 'handle', _handle(h_tbf)])
     else:
+        if h_netem is not None and h_tbf is not None:
+            # the token bucket under the netem qdisc goes first: the kernel will not move a qdisc to the root (6.x
+            # refuses, older ones move it without its new rate)
+            commands.append(base + ['del'] + dev + ['parent', '%x:1' % (h_netem >> 16), 'handle', _handle(h_tbf)])
         verb = 'change' if (h_netem is None and h_tbf == tbf) else 'replace'
         commands.append(base + [verb] + dev + ['root', 'handle', _handle(tbf), 'tbf'] + tbf_args(want))
     return commands
