@@ -516,7 +516,8 @@ def interpolate(start, end, fraction):
     for key in set(start) | set(end):
         a, b = start.get(key), end.get(key)
         if key in TIME_KEYS or key in PERCENT_KEYS or key in RATE_KEYS:
-            value = int(round((a or 0) + ((b or 0) - (a or 0)) * fraction))
+            value = (a or 0) + ((b or 0) - (a or 0)) * fraction
+            value = _to_us(value) if key in TIME_KEYS else int(round(value))
             if value:
                 out[key] = value
         elif key == 'gemodel':
@@ -525,8 +526,18 @@ def interpolate(start, end, fraction):
             out[key] = dict((k, int(round(a[k] + (b[k] - a[k]) * fraction))) for k in GEMODEL_KEYS)
         else:
             out[key] = b if b is not None else a
-    if 'jitter' not in out:
-        out.pop('distribution', None)
+    # one loss model at a time (tc takes no random loss beside a Gilbert-Elliott model): end's
+    if 'gemodel' in end:
+        out.pop('loss', None)
+        out.pop('loss_correlation', None)
+    elif 'loss' in end:
+        out.pop('gemodel', None)
+    # nothing that qualifies a value gone to zero (a gap without a reorder, a distribution without a jitter)
+    for key, needed in sorted(NEEDS.items(), key=lambda item: _depth(item[0])):
+        if key in out and needed not in out:
+            del out[key]
+    if 'reorder' in out and 'gap' not in out:
+        out['gap'] = REORDER_GAP
     if not uses_netem(out):
         out.pop('limit', None)
     elif 'limit' not in out:
