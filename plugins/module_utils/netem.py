@@ -45,9 +45,14 @@ GEMODEL_KEYS = ('p', 'r', 'loss_bad', 'loss_good')
 NETEM_KEYS = TIME_KEYS + ('distribution',) + PERCENT_KEYS + ('gemodel', 'gap', 'rate', 'limit')
 KEYS = NETEM_KEYS + ('bandwidth',)
 # a value that only qualifies another one, and the one it needs
+# (netem reorders by sending some packets at once and delaying the others: tc refuses a reorder without a delay)
 NEEDS = {'jitter': 'delay', 'correlation': 'jitter', 'distribution': 'jitter', 'loss_correlation': 'loss',
          'duplicate_correlation': 'duplicate', 'corrupt_correlation': 'corrupt', 'reorder_correlation': 'reorder',
-         'gap': 'reorder'}
+         'gap': 'reorder', 'reorder': 'delay'}
+# values that mean "none" when zero (a zero delay or loss is no impairment, and takes what qualifies it along)
+ZERO_IS_NONE = ('delay', 'jitter', 'correlation', 'loss', 'loss_correlation', 'duplicate', 'duplicate_correlation',
+                'corrupt', 'corrupt_correlation', 'reorder', 'reorder_correlation', 'rate')
+REORDER_GAP = 1               # the gap tc sets when a reorder is declared without one
 
 _NUMBER = r'([0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
 _TIME = re.compile(r'^\s*' + _NUMBER + r'\s*(us|usec|ms|msec|s|sec|secs)\s*$', re.IGNORECASE)
@@ -66,6 +71,8 @@ def parse_time(value, option):
     if match is None:
         raise bad_option(option, value, 'expected a time with its unit, such as 20ms, 1.5s or 250us')
     ns = int(round(float(match.group(1)) * _TIME_NS[match.group(2).lower()]))
+    if ns % 1000:
+        raise bad_option(option, value, 'a time in whole microseconds (tc sets no finer one)')
     if ns > 0xFFFFFFFF * 1000:
         raise bad_option(option, value, 'too long a time (at most about 71 minutes)')
     return ns
@@ -173,18 +180,32 @@ def normalize(value, option):
         raise bad_option('%s.gemodel' % option, value['gemodel'], 'loss is either random (loss) or gemodel, not both')
     if 'jitter' in canon and canon['jitter'] > canon['delay']:
         raise bad_option('%s.jitter' % option, value['jitter'], 'at most the delay (%s)' % value['delay'])
-    if 'jitter' in canon and 'distribution' not in canon:
-        canon['distribution'] = 'uniform'
-    # what the kernel holds when nothing is declared: netem's queue of 1,000 packets, no time, no probability
-    for key in ('delay', 'jitter', 'correlation', 'loss', 'loss_correlation', 'duplicate', 'duplicate_correlation',
-                'corrupt', 'corrupt_correlation', 'reorder', 'reorder_correlation', 'gap', 'rate'):
+    # what the kernel holds when nothing is declared: no time, no probability (and then nothing that qualifies them)
+    for key in ZERO_IS_NONE:
         if canon.get(key) == 0:
             del canon[key]
+    for key, needed in sorted(NEEDS.items(), key=lambda item: _depth(item[0])):
+        if key in canon and needed not in canon:
+            del canon[key]
+    if 'jitter' in canon and 'distribution' not in canon:
+        canon['distribution'] = 'uniform'
+    if 'reorder' in canon and 'gap' not in canon:
+        canon['gap'] = REORDER_GAP
+    # netem's queue of 1,000 packets when none is declared
     if uses_netem(canon) and 'limit' not in canon:
         canon['limit'] = NETEM_LIMIT
     if 'limit' in canon and not uses_netem(canon):
         raise bad_option('%s.limit' % option, value['limit'], "only with one of netem's impairments (the queue of netem)")
     return canon or None
+
+
+def _depth(key):
+    """How many values key qualifies through (correlation: jitter, then delay), so that a chain drops from its base."""
+    depth = 0
+    while key in NEEDS:
+        key = NEEDS[key]
+        depth += 1
+    return depth
 
 
 def _gemodel(item, option):
@@ -297,22 +318,22 @@ def netem_args(canon):
             args.append(_tc_percent(canon['loss_correlation']))
     if 'gemodel' in canon:
         model = canon['gemodel']
-        # tc's third and fourth numbers are the kernel's h (not losing in the bad state) and k (losing in the good)
+        # tc's third and fourth numbers are 1-h (losing in the bad state: tc gives the kernel h, not losing in it)
+        # and 1-k (losing in the good state)
         args += ['loss', 'gemodel', _tc_percent(model['p']), _tc_percent(model['r']),
-                 _tc_percent(PROB_MAX - model['loss_bad']), _tc_percent(model['loss_good'])]
-    for key in ('duplicate', 'corrupt'):
-        if key in canon:
-            args += [key, _tc_percent(canon[key])]
-            if key + '_correlation' in canon:
-                args.append(_tc_percent(canon[key + '_correlation']))
-    if 'reorder' in canon:
-        args += ['reorder', _tc_percent(canon['reorder'])]
-        if 'reorder_correlation' in canon:
-            args.append(_tc_percent(canon['reorder_correlation']))
-        if 'gap' in canon:
-            args += ['gap', str(canon['gap'])]
-    if 'rate' in canon:
-        args += ['rate', '%dbit' % (canon['rate'] * 8)]
+                 _tc_percent(model['loss_bad']), _tc_percent(model['loss_good'])]
+    if 'duplicate' in canon:
+        args += ['duplicate', _tc_percent(canon['duplicate'])]
+        if 'duplicate_correlation' in canon:
+            args.append(_tc_percent(canon['duplicate_correlation']))
+    # corrupt, reorder (with their correlations) and rate always, zero when not declared: tc sends the kernel only the
+    # attributes it is given, and `change` keeps the old value of an attribute not sent (a reorder or a rate dropped
+    # from the declaration would stay); a correlation here also makes tc send the duplicate's (which alone it drops)
+    for key in ('corrupt', 'reorder'):
+        args += [key, _tc_percent(canon.get(key, 0)), _tc_percent(canon.get(key + '_correlation', 0))]
+    if 'gap' in canon:
+        args += ['gap', str(canon['gap'])]
+    args += ['rate', '%dbit' % (canon.get('rate', 0) * 8)]
     args += ['limit', str(canon.get('limit', NETEM_LIMIT))]
     return args
 
@@ -357,6 +378,10 @@ def tc_commands(netns, ifname, want, have):
         elif h_netem == netem and h_tbf is not None:
             commands.append(base + ['del'] + dev + ['parent', '%x:1' % (netem >> 16), 'handle', _handle(h_tbf)])
     else:
+        if h_netem is not None and h_tbf is not None:
+            # the token bucket under the netem qdisc goes first: the kernel will not move a qdisc to the root (6.x
+            # refuses, older ones move it without its new rate)
+            commands.append(base + ['del'] + dev + ['parent', '%x:1' % (h_netem >> 16), 'handle', _handle(h_tbf)])
         verb = 'change' if (h_netem is None and h_tbf == tbf) else 'replace'
         commands.append(base + [verb] + dev + ['root', 'handle', _handle(tbf), 'tbf'] + tbf_args(want))
     return commands
@@ -395,6 +420,9 @@ def decode_netem(options, psched_ns=64):
     canon = {'limit': limit}
     delay = struct.unpack('=q', attrs[TCA_NETEM_LATENCY64][:8])[0] if TCA_NETEM_LATENCY64 in attrs else latency * psched_ns
     jit = struct.unpack('=q', attrs[TCA_NETEM_JITTER64][:8])[0] if TCA_NETEM_JITTER64 in attrs else jitter * psched_ns
+    # to the microsecond, as times are declared: tc before 6.10 sets them in ticks (64 ns), rounded down (1.5ms is
+    # 23437 ticks, 1499968 ns)
+    delay, jit = _to_us(delay), _to_us(jit)
     corr = _u32s(attrs.get(TCA_NETEM_CORR), 3) or (0, 0, 0)
     for key, value in (('delay', delay), ('jitter', jit), ('loss', loss), ('duplicate', duplicate), ('gap', gap)):
         if value:
@@ -427,6 +455,10 @@ def decode_netem(options, psched_ns=64):
     if rate:
         canon['rate'] = rate
     return canon
+
+
+def _to_us(ns):
+    return int(round(ns / 1000.0)) * 1000
 
 
 def decode_tbf(options):
@@ -484,7 +516,8 @@ def interpolate(start, end, fraction):
     for key in set(start) | set(end):
         a, b = start.get(key), end.get(key)
         if key in TIME_KEYS or key in PERCENT_KEYS or key in RATE_KEYS:
-            value = int(round((a or 0) + ((b or 0) - (a or 0)) * fraction))
+            value = (a or 0) + ((b or 0) - (a or 0)) * fraction
+            value = _to_us(value) if key in TIME_KEYS else int(round(value))
             if value:
                 out[key] = value
         elif key == 'gemodel':
@@ -493,8 +526,18 @@ def interpolate(start, end, fraction):
             out[key] = dict((k, int(round(a[k] + (b[k] - a[k]) * fraction))) for k in GEMODEL_KEYS)
         else:
             out[key] = b if b is not None else a
-    if 'jitter' not in out:
-        out.pop('distribution', None)
+    # one loss model at a time (tc takes no random loss beside a Gilbert-Elliott model): end's
+    if 'gemodel' in end:
+        out.pop('loss', None)
+        out.pop('loss_correlation', None)
+    elif 'loss' in end:
+        out.pop('gemodel', None)
+    # nothing that qualifies a value gone to zero (a gap without a reorder, a distribution without a jitter)
+    for key, needed in sorted(NEEDS.items(), key=lambda item: _depth(item[0])):
+        if key in out and needed not in out:
+            del out[key]
+    if 'reorder' in out and 'gap' not in out:
+        out['gap'] = REORDER_GAP
     if not uses_netem(out):
         out.pop('limit', None)
     elif 'limit' not in out:

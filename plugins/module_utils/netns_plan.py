@@ -512,7 +512,10 @@ class Planner:
             self.check_qdiscs(link, want)
             commands = netem.tc_commands(node, ifname, want, have)
             undo = None
-            if managed or (have or {}).get('root') is None:
+            root = (have or {}).get('root')
+            # undone to what it was: the collection's impairment, or the kernel's default root qdisc (handle 0:, such
+            # as a veth's noqueue), which deleting the root brings back; another root qdisc cannot be made again
+            if managed or root is None or root[1] == 0:
                 undo = netem.transition(node, ifname, have_canon if managed else None, want)
             description = '%s: set the impairment of %s to %s (was %s)' % (
                 label, ifname, netem.label(want), netem.label(have_canon) if have_canon else 'none')
