@@ -27,7 +27,6 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -64,6 +63,47 @@ def write_json(path, data):
         handle.flush()
         os.fsync(handle.fileno())
     os.rename(tmp, path)
+
+
+def run_argv(argv, env, timeout):
+    """(exit status, stderr text) of a command given as an argument vector (no shell), run by a fork and exec here
+    (this program runs outside Ansible, without run_command); killed after timeout seconds. A program that cannot be
+    run gives status 127 and the reason."""
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(err_r)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(err_w, 2)
+            os.execvpe(argv[0], argv, env)
+        except BaseException as exc:  # pylint: disable=broad-except
+            os.write(2, ('cannot run %s: %s' % (argv[0], exc)).encode('utf-8', 'replace'))
+        finally:
+            os._exit(127)
+    os.close(err_w)
+    chunks = []
+    deadline = time.time() + timeout
+    killed = False
+    try:
+        while True:
+            left = deadline - time.time()
+            if left <= 0 and not killed:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            ready, _w, _x = select.select([err_r], [], [], 1.0 if killed else max(left, 0.01))
+            if ready:
+                data = os.read(err_r, 65536)
+                if not data:
+                    break
+                chunks.append(data)
+    finally:
+        os.close(err_r)
+        _pid, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return code, b''.join(chunks).decode('utf-8', 'replace').strip()
 
 
 def log(message):
@@ -120,18 +160,11 @@ class Runner:
     # ---- commands
     def run(self, argv, quiet=False):
         env = {'PATH': os.environ.get('PATH') or DEFAULT_PATH, 'LC_ALL': 'C'}
-        try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=env, timeout=COMMAND_TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            self.failures += 1
-            log('failed: %s: %s' % (' '.join(argv), exc))
-            return False
-        if done.returncode != 0:
+        code, err = run_argv(argv, env, COMMAND_TIMEOUT)
+        if code != 0:
             if not quiet:
                 self.failures += 1
-                log('failed (exit status %d): %s: %s' % (done.returncode, ' '.join(argv),
-                                                         done.stderr.decode('utf-8', 'replace').strip()))
+                log('failed (exit status %d): %s: %s' % (code, ' '.join(argv), err))
             return False
         return True
 
@@ -218,4 +251,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))

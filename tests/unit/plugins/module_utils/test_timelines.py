@@ -276,7 +276,7 @@ def test_the_runner_is_standalone():
             imported.update(alias.name.split('.')[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split('.')[0])
-    assert imported <= {'__future__', 'json', 'os', 'select', 'signal', 'subprocess', 'sys', 'time'}
+    assert imported <= {'__future__', 'json', 'os', 'select', 'signal', 'sys', 'time'}
 
 
 class FakeRunner(timeline_runner.Runner):
@@ -396,3 +396,13 @@ def test_alive_checks_the_start_time():
 def test_the_runner_source_is_the_file():
     with open(timeline_runner.__file__) as handle:
         assert timeline_records.runner_source() == handle.read()
+
+
+def test_the_runner_runs_commands_without_a_shell():
+    env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin')}
+    assert timeline_runner.run_argv(['true'], env, 5) == (0, '')
+    code, err = timeline_runner.run_argv(['ls', '/nonexistent-nsforge'], env, 5)
+    assert code != 0 and 'nonexistent-nsforge' in err
+    code, err = timeline_runner.run_argv(['no-such-program-nsforge'], env, 5)
+    assert code == 127 and 'cannot run no-such-program-nsforge' in err
+    assert timeline_runner.run_argv(['sleep', '10'], env, 0.2)[0] == 128 + 9
