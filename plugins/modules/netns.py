@@ -305,13 +305,13 @@ options:
         type: bool
   timeline:
     description:
-      - A timeline of faults over the interfaces this task declares, run unattended on the host: at offsets from its
+      - A timeline of faults over the interfaces this task declares, run unattended on the host. At offsets from its
         start, steps set an interface down or up, or set its impairment, or ramp an impairment linearly; repeated
         (O(timeline.steps[].every) for O(timeline.steps[].for)) and held (O(timeline.steps[].hold), then back to the
         declared one). So "flap r1's eth1 every 20 s for 10 minutes" and "ramp the loss on r2's eth1 from 0 to 20 %
         over 5 minutes" are a few lines.
       - The task compiles the steps into events (an offset, the C(ip) or C(tc) commands, words) and starts a runner for
-        them: one process of the host's Python (C(/run/nsforge/timelines/runner.py), detached from the play, its
+        them, one process of the host's Python (C(/run/nsforge/timelines/runner.py), detached from the play, its
         output in C(/run/nsforge/timelines/<name>.log)), which sleeps until each event, runs its commands (a command
         that fails is logged, and the timeline goes on) and records its progress in
         C(/run/nsforge/timelines/<name>.status), which M(nsforge.linux.nsinfo) reports (RV(nsforge.linux.nsinfo#module:timelines)).
@@ -319,8 +319,8 @@ options:
       - At its end (the last step's end), every interface it drove goes back to its declared state and impairment.
       - A new timeline starts; one whose steps or whose interfaces' declarations changed (another compiled plan) is
         stopped and started again; the same one, running or finished, changes nothing, so running the play again does
-        not restart it. One whose runner died (killed) before its end is resumed at the clock's offset: its runner
-        first sets each interface as the latest event before now left it.
+        not restart it. One whose runner died (killed) before its end is resumed at the clock's offset, and its
+        runner first sets each interface as the latest event before now left it.
       - While a timeline runs, the task leaves the state and the impairment of the interfaces it drives alone.
       - A node declared absent stops the timelines that drive its interfaces, and removes their records.
       - In check mode nothing starts or stops; the diff shows the timeline (name, state, steps in words).
@@ -387,8 +387,8 @@ options:
             choices: [down, up]
           impairment:
             description:
-              - Set this impairment instead of the declared one (the keys and values of a link's C(impairment), such as
-                C({delay: 100ms, loss: 5%}); C({}) for none).
+              - "Set this impairment instead of the declared one (the keys and values of a link's C(impairment), such as
+                C({delay: 100ms, loss: 5%}), or C({}) for none)."
               - With O(timeline.steps[].ramp), where the ramp starts (without it, the ramp starts at the interface's
                 declared impairment).
             type: dict

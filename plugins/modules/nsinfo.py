@@ -341,7 +341,7 @@ timelines:
           declared state and impairment); V(stopped) when its runner was stopped (SIGTERM) before its end, which set
           the interfaces back too.
         - V(died) when its runner is gone before the end without having stopped (killed, or the host's processes
-          ended): the interfaces are as its last event left them. Running the M(nsforge.linux.netns) task again
+          ended), leaving the interfaces as its last event left them. Running the M(nsforge.linux.netns) task again
           resumes it at the clock's offset.
       type: str
       choices: [running, finished, stopped, died]
