@@ -8,9 +8,11 @@ are those of every change).
 prepare() validates the `timeline` option against the interfaces the task declares and compiles its plan
 (timelines), refusing before anything changes a step that this kernel cannot carry (no netem). TimelinePlan then
 compares the plan with the timeline's records (timeline_records): a new or changed timeline (another plan hash)
-starts, after its old runner stopped; the same one, running or finished, changes nothing; one whose runner died (or
-was stopped) before its end is resumed at the clock's offset; state absent stops it and removes its records; a node
-declared absent stops the timelines that drive it and removes their records.
+starts, after its old runner stopped (and the interfaces were set as the task declares them); the same one, running
+or finished, changes nothing; one whose runner died (or was stopped) before its end is resumed at the clock's
+offset; state absent stops it and removes its records; a node declared absent stops the timelines that drive it and
+removes their records. Netns's planner leaves alone the state and impairment of every interface that a runner drives
+while the task plans (TimelinePlan.driven): a runner that the task stops sets them back itself.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +22,7 @@ __metaclass__ = type
 import contextlib
 import time
 
-from ansible_collections.nsforge.linux.plugins.module_utils import timeline_records as records
+from ansible_collections.nsforge.linux.plugins.module_utils import netlink, timeline_records as records
 from ansible_collections.nsforge.linux.plugins.module_utils import timelines
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
@@ -48,7 +50,7 @@ def prepare(params, decls):
     if timeline['state'] == 'absent':
         return {'timeline': timeline, 'plan': None}
     for kind, option, value in timelines.needs(timeline):
-        if not records.qdisc_available(kind):
+        if not netlink.qdisc_available(kind):
             raise bad_option(option, value, NO_QDISC[kind])
     return {'timeline': timeline, 'plan': timelines.compile_plan(timeline, declared)}
 
@@ -74,9 +76,9 @@ class TimelinePlan:
 
     def __init__(self, prepared, decls):
         self.prepared = prepared
+        self.declared = timelines.declared_links(decls)
         self.changes = []
         self.diffs = []
-        self.released = set()
         own = prepared['timeline']['name'] if prepared else None
         absent = sorted(d['name'] for d in decls if d['state'] == 'absent')
         found = {}
@@ -88,7 +90,9 @@ class TimelinePlan:
                 self._remove(name, 'it drives node %s, declared absent' % node, lock=True)
         if prepared is not None:
             self._own(prepared)
-        self.driven = records.driven_links() - self.released
+        # every interface a runner drives now, those of the runners this task stops too: stopping one sets them as
+        # the task declares them (its own changes), after the planner's changes would have been planned
+        self.driven = records.driven_links()
 
     def add(self, phase, description, apply, undo=None):
         self.changes.append(Change(description, apply, undo, phase))
@@ -109,7 +113,6 @@ class TimelinePlan:
                 self.after = self.before
             else:
                 self.after = _text(name, old, records.RUNNING)
-                self.released |= timelines.driven_of(old)
                 where = ('its runner (pid %s) died after event %s of %s' % (status.get('pid'), status.get('done'), status.get('total'))
                          if status and state == records.DIED else 'its runner was %s' % ('stopped' if state == records.STOPPED else 'never seen'))
                 self.add(PH_TIMELINE, 'timeline %s: resume at the clock (%s)' % (name, where),
@@ -117,7 +120,6 @@ class TimelinePlan:
         else:
             self.after = _text(name, new, records.RUNNING)
             if old is not None:
-                self.released |= timelines.driven_of(old)
                 words = 'restart: its plan changed (the old one %s)' % state
             else:
                 words = 'start'
@@ -130,15 +132,15 @@ class TimelinePlan:
 
     def _start(self, new, old, status):
         name = new['name']
-        was = None
         if old is not None:
-            was = records.state_of(old, status)
-            records.stop(old, status)
+            if records.state_of(old, status) in (records.RUNNING, records.DIED):
+                records.stop(old, status)
+                # the interfaces as the task declares them, whatever the old runner left
+                resets = timelines.declared_reset(old, self.declared)
+                resets.update(timelines.declared_reset(new, self.declared))
+                records.apply_resets(resets)
         records.remove(name)
         plan = dict(new, started=round(time.time(), 3))
-        if was in (records.RUNNING, records.DIED):
-            # the interfaces as the new declaration has them, whatever the old runner left
-            records.set_back(plan)
         records.write_plan(plan)
         records.launch(plan)
 
@@ -165,14 +167,16 @@ class TimelinePlan:
         if plan is None:
             return
         state = records.state_of(plan, status)
-        self.released |= timelines.driven_of(plan)
         verb = 'stop and remove' if state in (records.RUNNING, records.DIED) else 'remove its records (%s)' % state
         if state == records.RUNNING:
             verb += ' (runner pid %s)' % status['pid']
 
         def apply():
             with records.locked(name) if lock else contextlib.nullcontext():
-                records.stop(records.read_plan(name) or plan, records.read_status(name))
+                current = records.read_plan(name) or plan
+                if records.stop(current, records.read_status(name)):
+                    # the interfaces the task declares as it declares them (the runner set what it found declared)
+                    records.apply_resets(timelines.declared_reset(current, self.declared))
                 records.remove(name)
 
         def undo():

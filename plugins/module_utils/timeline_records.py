@@ -10,7 +10,7 @@ runner is alive while the PID of its status is the process that wrote it (same s
 file starts a runner (detached: double fork, new session, stdin /dev/null, output to its log, the host's Python
 running runner.py, the program that timeline_runner is, written next to the records), stops one (SIGTERM, which
 makes it set the interfaces back; KILL after a timeout, and then the interfaces set back here), tells which
-interfaces running timelines drive (driven_links, for netns's planner), and probes the kernel's qdiscs.
+interfaces running timelines drive (driven_links, for netns's planner).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -306,10 +306,15 @@ def _gone(status, timeout):
 
 
 def set_back(plan):
-    """Every interface a plan drives back to its declared state and impairment, from scratch (the restore event's
-    reset); a command that fails for an interface that has gone (its node removed) does not matter."""
+    """Every interface a plan drives back to its declared state and impairment (as declared when it started), from
+    scratch (the restore event's reset)."""
+    return apply_resets(plan['events'][-1]['reset'])
+
+
+def apply_resets(resets):
+    """Run resets ({NODE:IF: {'clear': commands whose failure does not matter, 'apply': commands}}); the failures of
+    the commands that matter, in words (an interface that has gone with its node is one)."""
     errors = []
-    resets = plan['events'][-1]['reset']
     for key in sorted(resets):
         for argv in resets[key].get('clear', []):
             kernel.run(argv)
@@ -318,23 +323,3 @@ def set_back(plan):
             if code != 0:
                 errors.append('%s: %s' % (' '.join(argv), err.decode('utf-8', 'replace').strip()))
     return errors
-
-
-# ---- the kernel ---------------------------------------------------------------------------------------------
-
-_QDISC_KINDS = {}
-
-
-def qdisc_available(kind):
-    """Whether this host's kernel has a queueing discipline (netem, tbf): tried once per task on the loopback of a
-    throwaway network namespace, in a child process."""
-    if kind not in _QDISC_KINDS:
-        argv = ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', kind]
-        if kind == 'tbf':
-            argv += ['rate', '1mbit', 'burst', '10000', 'latency', '10ms']
-
-        def probe():
-            kernel.unshare(kernel.flag_of('net'))
-            return kernel.run(argv)[0] == 0
-        _QDISC_KINDS[kind] = kernel.in_child(probe)
-    return _QDISC_KINDS[kind]

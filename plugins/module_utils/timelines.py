@@ -371,11 +371,22 @@ def _event(t, index, words, targets, current, state_driven, impairment_driven):
     return {'t': seconds(t), 'step': index, 'words': words, 'argv': argv, 'reset': reset}
 
 
+def declared_reset(plan, declared):
+    """{NODE:IF: {'clear', 'apply'}}: the commands that set from scratch, as the task declares them now, the
+    interfaces that a plan drives and the task declares (what the plan drives of each: its state, its impairment, as
+    its restore event tells). For a timeline that the task stops or replaces: its runner set them back to what was
+    declared when it started."""
+    resets = {}
+    for key, old in sorted(plan['events'][-1]['reset'].items()):
+        link = tuple(key.split(':', 1))
+        if link not in declared:
+            continue
+        state_driven = set([link]) if any(argv[:2] == ['ip', '-n'] for argv in old.get('apply', [])) else set()
+        impairment_driven = set([link]) if old.get('clear') else set()
+        resets[key] = _reset(link, declared[link], state_driven, impairment_driven)
+    return resets
+
+
 def plan_hash(plan):
     data = json.dumps(dict((key, plan[key]) for key in ('name', 'links', 'events')), sort_keys=True)
     return hashlib.sha256(data.encode('utf-8')).hexdigest()[:16]
-
-
-def driven_of(plan):
-    """{(node, ifname)} that a plan drives."""
-    return set(tuple(key.split(':', 1)) for key in plan.get('links', []))

@@ -493,10 +493,11 @@ options:
         stopped and started again; the same one, running or finished, changes nothing, so running the play again does
         not restart it. One whose runner died (killed) before its end is resumed at the clock's offset, and its
         runner first sets each interface as the latest event before now left it.
-      - While a timeline runs, the task leaves the state and the impairment of the interfaces it drives alone.
+      - While a timeline runs, the task leaves the state and the impairment of the interfaces it drives alone; a task
+        that stops or replaces a timeline sets them as it declares them.
       - A node declared absent stops the timelines that drive its interfaces, and removes their records.
       - In check mode nothing starts or stops; the diff shows the timeline (name, state, steps in words).
-      - Steps whose impairment needs netem (anything but a C(bandwidth) cap) fail, before anything
+      - Steps whose impairment needs netem (anything but O(links[].impairment.bandwidth)) fail, before anything
         changes, on a kernel without netem (C(CONFIG_NET_SCH_NETEM)), naming the option at fault.
     type: dict
     suboptions:
@@ -559,7 +560,7 @@ options:
             choices: [down, up]
           impairment:
             description:
-              - "Set this impairment instead of the declared one (the keys and values of a link's C(impairment), such as
+              - "Set this impairment instead of the declared one (the keys and values of O(links[].impairment), such as
                 C({delay: 100ms, loss: 5%}), or C({}) for none)."
               - With O(timeline.steps[].ramp), where the ramp starts (without it, the ramp starts at the interface's
                 declared impairment).
@@ -567,7 +568,7 @@ options:
           ramp:
             description:
               - Move the impairment linearly, every O(timeline.steps[].every) for O(timeline.steps[].for), from
-                O(timeline.steps[].impairment) (or the declared one) to these values (keys of a link's C(impairment); the
+                O(timeline.steps[].impairment) (or the declared one) to these values (keys of O(links[].impairment); the
                 other keys stay as they start). Times, percentages and rates move; counts, the distribution and the
                 loss model take the end's values.
               - "For example C({loss: 20%}) every V(10s) for V(5m): 31 changes, from 0 % to 20 %."

@@ -406,3 +406,16 @@ def test_the_runner_runs_commands_without_a_shell():
     code, err = timeline_runner.run_argv(['no-such-program-nsforge'], env, 5)
     assert code == 127 and 'cannot run no-such-program-nsforge' in err
     assert timeline_runner.run_argv(['sleep', '10'], env, 0.2)[0] == 128 + 9
+
+
+def test_the_declared_reset_of_a_plan_follows_the_new_declaration():
+    plan = compiled(step(link=['r1:eth1'], state='down'), step(link=['r3:eth1'], impairment={'delay': '10ms'}))
+    declared = dict(DECLARED)
+    declared[('r1', 'eth1')] = {'state': 'down', 'impairment': None}
+    declared[('r3', 'eth1')] = {'state': 'up', 'impairment': netem.normalize({'bandwidth': '1mbit'}, 'x')}
+    resets = timelines.declared_reset(plan, declared)
+    assert resets['r1:eth1'] == {'clear': [], 'apply': [ip('r1', 'eth1', 'down')]}
+    assert resets['r3:eth1']['clear'] == [['tc', '-n', 'r3', 'qdisc', 'del', 'dev', 'eth1', 'root']]
+    assert resets['r3:eth1']['apply'] == netem.transition('r3', 'eth1', declared[('r3', 'eth1')]['impairment'], None)
+    del declared[('r1', 'eth1')]
+    assert sorted(timelines.declared_reset(plan, declared)) == ['r3:eth1']
