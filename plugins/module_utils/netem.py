@@ -182,7 +182,9 @@ def normalize(value, option):
             del canon[key]
     if uses_netem(canon) and 'limit' not in canon:
         canon['limit'] = NETEM_LIMIT
-    return canon
+    if 'limit' in canon and not uses_netem(canon):
+        raise bad_option('%s.limit' % option, value['limit'], "only with one of netem's impairments (the queue of netem)")
+    return canon or None
 
 
 def _gemodel(item, option):

@@ -23,7 +23,7 @@ import resource
 import socket
 import traceback
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, linktypes, rtnl
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, linktypes, netem, rtnl
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -198,6 +198,12 @@ class Session:
                         if host_by_index is None:
                             host_by_index = dict((i['index'], i['name']) for i in self.raw(None).dump_links())
                         info['parent'] = host_by_index.get(parent)
+        # the impairment of each interface: its root qdiscs, from one dump of the namespace's qdiscs
+        qdiscs = {}
+        for qdisc in raw.dump_qdiscs():
+            qdiscs.setdefault(qdisc['index'], []).append(qdisc)
+        for info in links.values():
+            info['impairment'] = netem.read_back(qdiscs.get(info['index'], []))
         for index, cidr in raw.dump_addresses():
             name = by_index.get(index)
             if name is not None:
@@ -211,6 +217,13 @@ class Session:
             route['dev'] = by_index.get(oif) if oif else None
             routes.append(route)
         return {'links': links, 'routes': routes}
+
+    def tc(self, argv):
+        """Run a tc command (argument vector): the qdiscs of impairments (netem)."""
+        run_tc(argv)
+
+    def qdisc_available(self, kind):
+        return qdisc_available(kind)
 
     def index_of(self, ns_path, name):
         index = self.raw(ns_path).index_of(name)
@@ -355,6 +368,30 @@ class Session:
         except _pyroute2()['NetlinkError'] as exc:
             if command != 'del' or error_code(exc) != errno.ESRCH:
                 raise
+
+
+def run_tc(argv):
+    """Run one tc command (an argument vector); NsforgeError with tc's own words when it fails."""
+    code, _out, err = kernel.run(argv)
+    if code != 0:
+        raise NsforgeError('%s: %s' % (' '.join(argv), err.decode('utf-8', 'replace').strip() or 'exit status %d' % code))
+
+
+_QDISC_KINDS = {}
+
+
+def qdisc_available(kind):
+    """Whether this host's kernel has a queueing discipline (netem, tbf): tried once per task on the loopback of a
+    throwaway network namespace, in a child process."""
+    if kind not in _QDISC_KINDS:
+        argv = ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', kind] + (['rate', '1mbit', 'burst', '10000', 'latency', '10ms']
+                                                                      if kind == 'tbf' else [])
+
+        def probe():
+            kernel.unshare(kernel.flag_of('net'))
+            return kernel.run(argv)[0] == 0
+        _QDISC_KINDS[kind] = kernel.in_child(probe)
+    return _QDISC_KINDS[kind]
 
 
 def _close(sock):

@@ -16,7 +16,7 @@ __metaclass__ = type
 import ipaddress
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import bulk, linktypes, nodes, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, linktypes, netem, nodes, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.names import (
     check_dnsname, check_hostname, check_ifname, check_name, check_range, norm_cidr, norm_ip, norm_mac)
@@ -141,6 +141,9 @@ def normalize_link(link, lopt):
     if link.get('addresses') is not None:
         out['addresses'] = linktypes.dedupe([norm_cidr(a, lopt + '.addresses') for a in link['addresses']])
     linktypes.check_kind_options(link, out, lopt)
+    out['impairment'] = netem.normalize(link.get('impairment'), lopt + '.impairment')
+    if out['peer'] is not None:
+        out['peer']['impairment'] = netem.normalize((link.get('peer') or {}).get('impairment'), lopt + '.peer.impairment')
     return out
 
 

@@ -17,7 +17,7 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import files, kernel, linktypes, nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import files, kernel, linktypes, netem, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.changes import Change, ordered
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError, bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import etc_dir, netns_path, uts_path
@@ -28,7 +28,7 @@ PEER_ALIAS_PREFIX = 'nsforge-peer-of:'
 MANAGED_HEADER = '# Managed by nsforge.linux netns; changes here are overwritten.\n'
 
 # phases: the order of work when one task declares many nodes
-PH_REMOVE, PH_NS, PH_UTS, PH_LINK_DEL, PH_BRIDGE, PH_LINK, PH_CHILD, PH_LINK_SET, PH_ADDR, PH_UP, PH_ROUTE, PH_SYSCTL, PH_FILES = range(13)
+PH_REMOVE, PH_NS, PH_UTS, PH_LINK_DEL, PH_BRIDGE, PH_LINK, PH_CHILD, PH_LINK_SET, PH_ADDR, PH_UP, PH_ROUTE, PH_SYSCTL, PH_FILES, PH_QDISC = range(14)
 # the phase in which each kind of link is created (linktypes)
 PH_CREATE = {linktypes.PHASE_BRIDGE: PH_BRIDGE, linktypes.PHASE_LINK: PH_LINK, linktypes.PHASE_CHILD: PH_CHILD}
 
@@ -95,8 +95,10 @@ class Planner:
         # their MTU or MAC change, declared bridges whose MTU is set, routes added and removed, files written
         self.track = dict((d['name'], {'purge_links': set(), 'recreated': set(), 'downed': set(), 'vanish': set(),
                                        'ports': set(), 'mtu_set': set(), 'peers_in': [], 'routes_added': [],
-                                       'routes_removed': [], 'files': {}}) for d in decls)
+                                       'routes_removed': [], 'files': {}, 'impairment': {}}) for d in decls)
         self.removed = dict((d['name'], {'interfaces': [], 'files': [], 'handles': []}) for d in decls)
+        # (node, interface) whose state and impairment a running timeline drives: left alone until it ends
+        self.driven = set()
 
     # -- helpers
     def add(self, phase, description, apply, undo=None):
@@ -394,7 +396,7 @@ class Planner:
             ppath = self.path(peer['netns'])
             pname = 'host' if peer['netns'] is None else 'node %s' % peer['netns']
             pspec = {'name': peer['name'], 'mtu': peer['mtu'], 'mac': None, 'master': peer['master'], 'state': 'up',
-                     'addresses': peer['addresses']}
+                     'addresses': peer['addresses'], 'impairment': peer.get('impairment'), 'option': lopt + '.peer'}
             if peer['netns'] is not None and peer['netns'] != name:
                 pspec['alias'] = '%s%s/%s' % (PEER_ALIAS_PREFIX, name, link['name'])
             self.plan_attrs(pname, ppath, pspec, peer_cur, False, create, label=pname, node=peer['netns'])
@@ -462,7 +464,10 @@ class Planner:
         # goes down (and keeps those added while it is down); up after them
         want_up = (link.get('state') or 'up') == 'up'
         have_up = cur['up'] if cur else False
-        if want_up != have_up:
+        driven = (node, ifname) in self.driven
+        if not driven:
+            self.plan_impairment(label, node, link, cur, purge)
+        if want_up != have_up and not driven:
             self.add(PH_UP if want_up else PH_LINK_SET, '%s: set %s %s' % (label, ifname, 'up' if want_up else 'down'),
                      lambda: self.session.link_set(path, ifname, {'state': 'up' if want_up else 'down'}),
                      None if created else (lambda: self.session.link_set(path, ifname, {'state': 'up' if have_up else 'down'})))
@@ -486,6 +491,52 @@ class Planner:
                     self.add(PH_ADDR, '%s: add address %s to %s' % (label, cidr, ifname),
                              lambda c=cidr: self.session.addr(path, 'add', ifname, c),
                              None if created else (lambda c=cidr: self.session.addr(path, 'del', ifname, c)))
+
+    def plan_impairment(self, label, node, link, cur, purge):
+        """The impairment of one interface (node: its node, None for the host): set, changed in place, or removed
+        when it is no longer declared (only the collection's own qdiscs, unless the node purges)."""
+        ifname = link['name']
+        want = link.get('impairment')
+        have = cur.get('impairment') if cur else None
+        have_canon = have['canon'] if have else None
+        managed = bool(have and have['managed'])
+        if want is None:
+            if have_canon is None or not (managed or purge):
+                return
+            commands = netem.tc_commands(node, ifname, None, have)
+            undo = netem.transition(node, ifname, have_canon, None) if managed else None
+            description = '%s: remove the impairment of %s (%s)' % (label, ifname, netem.label(have_canon))
+        else:
+            if managed and netem.same(want, have_canon):
+                return
+            self.check_qdiscs(link, want)
+            commands = netem.tc_commands(node, ifname, want, have)
+            undo = None
+            if managed or (have or {}).get('root') is None:
+                undo = netem.transition(node, ifname, have_canon if managed else None, want)
+            description = '%s: set the impairment of %s to %s (was %s)' % (
+                label, ifname, netem.label(want), netem.label(have_canon) if have_canon else 'none')
+        if not commands:
+            return
+        if node in self.track:
+            self.track[node]['impairment'][ifname] = netem.view(want)
+
+        def run(argvs):
+            for argv in argvs:
+                self.session.tc(argv)
+        self.add(PH_QDISC, description, lambda: run(commands), (lambda: run(undo)) if undo else None)
+
+    def check_qdiscs(self, link, want):
+        """Refuse, before anything changes, an impairment that this host's kernel cannot carry."""
+        option = link['option'] + '.impairment'
+        shown = netem.view(want)
+        if netem.uses_netem(want) and not self.session.qdisc_available('netem'):
+            key = [k for k in netem.NETEM_KEYS if k in want and k != 'limit'][0]
+            raise bad_option('%s.%s' % (option, key), shown[key], "this host's kernel has no netem queueing discipline "
+                             '(CONFIG_NET_SCH_NETEM, module sch_netem), which every impairment but bandwidth needs')
+        if 'bandwidth' in want and not self.session.qdisc_available('tbf'):
+            raise bad_option(option + '.bandwidth', shown['bandwidth'], "this host's kernel has no tbf queueing discipline "
+                             '(CONFIG_NET_SCH_TBF, module sch_tbf), which a bandwidth cap needs')
 
     def plan_routes(self, decl, links, declared):
         name = decl['name']

@@ -12,7 +12,7 @@ __metaclass__ = type
 import copy
 import ipaddress
 
-from ansible_collections.nsforge.linux.plugins.module_utils import nodes
+from ansible_collections.nsforge.linux.plugins.module_utils import netem, nodes
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import netns_path
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_options import route_text
 
@@ -32,6 +32,9 @@ def actual_view(actual):
                 'mtu': link['mtu'], 'mac': link['mac']}
         if link.get('master'):
             view['master'] = link['master']
+        impairment = netem.view((link.get('impairment') or {}).get('canon'))
+        if impairment:
+            view['impairment'] = impairment
         links[name] = view
     view = {
         'present': True,
@@ -87,6 +90,12 @@ def predicted_view(before, decl, track):
             cur['addresses'] = sorted(link.get('addresses') or [])
         elif link.get('addresses') is not None:
             cur['addresses'] = sorted(set(cur['addresses']) | set(link['addresses']))
+    for ifname, impairment in track['impairment'].items():
+        if ifname in view['links']:
+            if impairment:
+                view['links'][ifname]['impairment'] = impairment
+            else:
+                view['links'][ifname].pop('impairment', None)
     _bridges(view, decl, track)
     view['routes'] = _routes(view, track, gone | track['recreated'] | track['downed'])
     for key, item in decl['sysctl'].items():
@@ -162,6 +171,7 @@ def state_view(state):
             'name': ifname, 'index': link['index'], 'type': link['kind'], 'state': 'up' if link['up'] else 'down',
             'mtu': link['mtu'], 'mac': link['mac'], 'master': link.get('master'),
             'addresses': addr_view(link['addresses']),
+            'impairment': netem.view((link.get('impairment') or {}).get('canon')),
         })
     routes = []
     for route in state['routes']:

@@ -14,10 +14,34 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import KIND_NAMES
+from ansible_collections.nsforge.linux.plugins.module_utils.netem import DISTRIBUTIONS
 from ansible_collections.nsforge.linux.plugins.module_utils.linktypes import MACVLAN_MODES, NAMES as LINK_TYPES
 
 MAP_OPTIONS = dict(inside=dict(type='int', required=True), outside=dict(type='int', required=True),
                    count=dict(type='int', required=True))
+
+
+# a link's impairment: the keys of netem, values as people write them (netem.normalize reads them)
+IMPAIRMENT_SPEC = dict(
+    delay=dict(type='str'),
+    jitter=dict(type='str'),
+    correlation=dict(type='str'),
+    distribution=dict(type='str', choices=list(DISTRIBUTIONS)),
+    loss=dict(type='str'),
+    loss_correlation=dict(type='str'),
+    gemodel=dict(type='dict', options=dict(p=dict(type='str', required=True), r=dict(type='str'),
+                                           loss_bad=dict(type='str'), loss_good=dict(type='str'))),
+    duplicate=dict(type='str'),
+    duplicate_correlation=dict(type='str'),
+    corrupt=dict(type='str'),
+    corrupt_correlation=dict(type='str'),
+    reorder=dict(type='str'),
+    reorder_correlation=dict(type='str'),
+    gap=dict(type='int'),
+    rate=dict(type='str'),
+    limit=dict(type='int'),
+    bandwidth=dict(type='str'),
+)
 
 
 PEER_SPEC = dict(
@@ -26,6 +50,7 @@ PEER_SPEC = dict(
     addresses=dict(type='list', elements='str'),
     master=dict(type='str'),
     mtu=dict(type='int'),
+    impairment=dict(type='dict', options=IMPAIRMENT_SPEC),
 )
 
 
@@ -47,6 +72,7 @@ LINK_SPEC = dict(
     local=dict(type='str'),
     dstport=dict(type='int'),
     underlay=dict(type='str', choices=['node', 'host']),
+    impairment=dict(type='dict', options=IMPAIRMENT_SPEC),
 )
 
 

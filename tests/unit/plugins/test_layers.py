@@ -27,8 +27,8 @@ PLUGINS = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', '
 PACKAGE = 'ansible_collections.nsforge.linux.plugins.module_utils'
 
 LAYERS = (
-    ('basics', ('errors', 'names', 'layout', 'files', 'kernel', 'changes', 'mountinfo', 'idmap', 'linktypes', 'rtnl',
-                'limits', 'specs', 'bulk', 'mounts', 'netem')),
+    ('basics', ('errors', 'names', 'layout', 'files', 'kernel', 'changes', 'mountinfo', 'idmap', 'linktypes', 'netem', 'rtnl',
+                'limits', 'specs', 'bulk', 'mounts')),
     ('handles', ('nodes', 'netlink', 'cgroups', 'systemd', 'nsproc_records')),
     ('shared by the engines', ('persist', 'module')),
     ('engines', ('netns_options', 'netns_views', 'netns_read', 'netns_plan', 'netns_limits', 'netns_engine',
