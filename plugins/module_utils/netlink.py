@@ -384,8 +384,9 @@ def qdisc_available(kind):
     """Whether this host's kernel has a queueing discipline (netem, tbf): tried once per task on the loopback of a
     throwaway network namespace, in a child process."""
     if kind not in _QDISC_KINDS:
-        argv = ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', kind] + (['rate', '1mbit', 'burst', '10000', 'latency', '10ms']
-                                                                      if kind == 'tbf' else [])
+        argv = ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', kind]
+        if kind == 'tbf':
+            argv += ['rate', '1mbit', 'burst', '10000', 'latency', '10ms']
 
         def probe():
             kernel.unshare(kernel.flag_of('net'))
