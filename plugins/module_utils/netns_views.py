@@ -90,7 +90,7 @@ def predicted_view(before, decl, track):
             cur['addresses'] = sorted(link.get('addresses') or [])
         elif link.get('addresses') is not None:
             cur['addresses'] = sorted(set(cur['addresses']) | set(link['addresses']))
-    for ifname, impairment in track['impairment'].items():
+    for ifname, impairment in track.get('impairment', {}).items():
         if ifname in view['links']:
             if impairment:
                 view['links'][ifname]['impairment'] = impairment
