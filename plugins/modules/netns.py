@@ -143,6 +143,84 @@ options:
           mtu:
             description: MTU of the peer.
             type: int
+          impairment:
+            description:
+              - How the peer misbehaves on what it sends, as O(links[].impairment) for this end of the veth.
+            type: dict
+            suboptions:
+              delay:
+                description: The time each packet is held, such as C(40ms).
+                type: str
+              jitter:
+                description: Random variation of the delay, up to the delay itself, such as C(5ms); needs O(links[].impairment.delay).
+                type: str
+              correlation:
+                description: How much each packet's jitter depends on the previous one's, such as C(25%); needs O(links[].impairment.jitter).
+                type: str
+              distribution:
+                description: The shape of the jitter; needs O(links[].impairment.jitter). Defaults to V(uniform).
+                type: str
+                choices: [uniform, normal, pareto, paretonormal]
+              loss:
+                description: Probability of dropping each packet at random, such as C(1%).
+                type: str
+              loss_correlation:
+                description: How much each drop depends on the previous packet's fate, such as C(25%) (bursts of loss).
+                type: str
+              gemodel:
+                description:
+                  - Loss in bursts, by the Gilbert-Elliott model of two states; instead of O(links[].impairment.loss).
+                type: dict
+                suboptions:
+                  p:
+                    description: Probability of going from the good state to the bad one, per packet, such as C(1%).
+                    type: str
+                    required: true
+                  r:
+                    description: Probability of going back from the bad state to the good one. Defaults to C(100%).
+                    type: str
+                  loss_bad:
+                    description: Probability of losing a packet in the bad state. Defaults to C(100%).
+                    type: str
+                  loss_good:
+                    description: Probability of losing a packet in the good state. Defaults to C(0%).
+                    type: str
+              duplicate:
+                description: Probability of sending a packet twice, such as C(1%).
+                type: str
+              duplicate_correlation:
+                description: Correlation of O(links[].impairment.duplicate) with the previous packet.
+                type: str
+              corrupt:
+                description: Probability of flipping a random bit of a packet, such as C(0.1%).
+                type: str
+              corrupt_correlation:
+                description: Correlation of O(links[].impairment.corrupt) with the previous packet.
+                type: str
+              reorder:
+                description:
+                  - Probability of sending a packet at once, ahead of the delayed ones (so out of order), such as C(25%); needs
+                    O(links[].impairment.delay) to have any effect.
+                type: str
+              reorder_correlation:
+                description: Correlation of O(links[].impairment.reorder) with the previous packet.
+                type: str
+              gap:
+                description: With O(links[].impairment.reorder), reorder only every Nth packet.
+                type: int
+              rate:
+                description:
+                  - netem's rate, such as C(1mbit) - each packet takes the time it would need on a link of that speed (the
+                    delay grows with the packet's size); packets beyond netem's queue (O(links[].impairment.limit)) are dropped.
+                type: str
+              limit:
+                description: Length of netem's queue, in packets. Defaults to C(1000).
+                type: int
+              bandwidth:
+                description:
+                  - A cap on the rate at which the interface sends, such as C(10mbit), by a token bucket (tbf) that holds 10 ms
+                    of the rate (at least 10,000 bytes) and lets a packet wait up to 100 ms before dropping it. Works without netem.
+                type: str
       vlan_id:
         description: For O(links[].type=vlan), the VLAN id, 1 to 4094.
         type: int
@@ -181,6 +259,100 @@ options:
           - A device whose underlay differs is deleted and created again.
         type: str
         choices: [node, host]
+      impairment:
+        description:
+          - How the interface misbehaves on what it B(sends) (its egress), as a lab declares a real network's faults (delay,
+            jitter, loss, duplication, corruption, reordering, a rate and a bandwidth cap). Omitted, nothing is changed
+            unless the collection set an impairment here before, which is then removed (with O(purge), any netem or tbf
+            root qdisc goes).
+          - Values are text with their units, as people write them. Times C(20ms), C(1.5s), C(250us); percentages
+            C(1.5%); rates in bits per second C(10mbit), C(1.5gbit), C(64kbit) (C(bps) forms are refused, since tc reads
+            them as bytes per second).
+          - Everything but O(links[].impairment.bandwidth) is a netem qdisc at the root of the interface (handle C(4e10:)
+            to C(4e13:)), which needs a kernel with netem (C(CONFIG_NET_SCH_NETEM), module C(sch_netem)); a kernel without
+            it makes the task fail naming the option before anything changes. O(links[].impairment.bandwidth) is a token
+            bucket (tbf, handle C(4e20:)), under netem or alone at the root.
+          - The impairment is read back from the kernel (one dump of the namespace's qdiscs) and compared value by value;
+            a difference is changed in place (C(tc qdisc change), which keeps the queue and its counters), except a new
+            O(links[].impairment.distribution), which replaces the netem qdisc. A veth's two ends each take their own, so
+            O(links[].impairment.delay=20ms) on both ends gives a 40 ms round trip.
+          - While a O(timeline) runs, the links it drives keep the state and impairment it gives them; the declared ones
+            come back when it ends.
+        type: dict
+        suboptions:
+          delay:
+            description: The time each packet is held, such as C(40ms).
+            type: str
+          jitter:
+            description: Random variation of the delay, up to the delay itself, such as C(5ms); needs O(links[].impairment.delay).
+            type: str
+          correlation:
+            description: How much each packet's jitter depends on the previous one's, such as C(25%); needs O(links[].impairment.jitter).
+            type: str
+          distribution:
+            description: The shape of the jitter; needs O(links[].impairment.jitter). Defaults to V(uniform).
+            type: str
+            choices: [uniform, normal, pareto, paretonormal]
+          loss:
+            description: Probability of dropping each packet at random, such as C(1%).
+            type: str
+          loss_correlation:
+            description: How much each drop depends on the previous packet's fate, such as C(25%) (bursts of loss).
+            type: str
+          gemodel:
+            description:
+              - Loss in bursts, by the Gilbert-Elliott model of two states; instead of O(links[].impairment.loss).
+            type: dict
+            suboptions:
+              p:
+                description: Probability of going from the good state to the bad one, per packet, such as C(1%).
+                type: str
+                required: true
+              r:
+                description: Probability of going back from the bad state to the good one. Defaults to C(100%).
+                type: str
+              loss_bad:
+                description: Probability of losing a packet in the bad state. Defaults to C(100%).
+                type: str
+              loss_good:
+                description: Probability of losing a packet in the good state. Defaults to C(0%).
+                type: str
+          duplicate:
+            description: Probability of sending a packet twice, such as C(1%).
+            type: str
+          duplicate_correlation:
+            description: Correlation of O(links[].impairment.duplicate) with the previous packet.
+            type: str
+          corrupt:
+            description: Probability of flipping a random bit of a packet, such as C(0.1%).
+            type: str
+          corrupt_correlation:
+            description: Correlation of O(links[].impairment.corrupt) with the previous packet.
+            type: str
+          reorder:
+            description:
+              - Probability of sending a packet at once, ahead of the delayed ones (so out of order), such as C(25%); needs
+                O(links[].impairment.delay) to have any effect.
+            type: str
+          reorder_correlation:
+            description: Correlation of O(links[].impairment.reorder) with the previous packet.
+            type: str
+          gap:
+            description: With O(links[].impairment.reorder), reorder only every Nth packet.
+            type: int
+          rate:
+            description:
+              - netem's rate, such as C(1mbit) - each packet takes the time it would need on a link of that speed (the
+                delay grows with the packet's size); packets beyond netem's queue (O(links[].impairment.limit)) are dropped.
+            type: str
+          limit:
+            description: Length of netem's queue, in packets. Defaults to C(1000).
+            type: int
+          bandwidth:
+            description:
+              - A cap on the rate at which the interface sends, such as C(10mbit), by a token bucket (tbf) that holds 10 ms
+                of the rate (at least 10,000 bytes) and lets a packet wait up to 100 ms before dropping it. Works without netem.
+            type: str
   routes:
     description:
       - Routes inside the namespace. A route is identified by its table, destination and metric; one that exists with
@@ -345,6 +517,32 @@ EXAMPLES = r'''
     search: [lab.example]
     hosts:
       db1: 10.200.2.2
+
+- name: Two sites joined by a WAN link - 20 ms each way (40 ms round trip) with jitter, 1 % loss, 10 Mbit/s
+  nsforge.linux.netns:
+    namespaces:
+      - name: site-a
+        links:
+          - name: wan0
+            type: veth
+            addresses: [10.250.0.1/30]
+            impairment: {delay: 20ms, jitter: 2ms, distribution: normal, loss: 1%, bandwidth: 10mbit}
+            peer:
+              name: wan0
+              netns: site-b
+              addresses: [10.250.0.2/30]
+              impairment: {delay: 20ms, jitter: 2ms, distribution: normal, loss: 1%, bandwidth: 10mbit}
+      - name: site-b
+
+- name: Loss in bursts (Gilbert-Elliott) on a host-side end, and the same link without any impairment later
+  nsforge.linux.netns:
+    name: lossy
+    links:
+      - name: eth0
+        type: veth
+        impairment:
+          gemodel: {p: 1%, r: 25%}
+        peer: {name: lossy-host}
 
 - name: A whole lab in one task, two routers and a switch node with a bridge
   nsforge.linux.netns:
