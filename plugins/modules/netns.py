@@ -705,6 +705,11 @@ node:
           description: Addresses with prefix length, without IPv6 link-local ones.
           type: list
           elements: str
+        impairment:
+          description:
+            - The impairment read back from the interface's root qdiscs (netem, tbf), in the words of
+              O(links[].impairment) (C({delay: 40ms, loss: 1%, limit: 1000})), or null.
+          type: dict
     routes:
       description: Routes of the main table (and of declared tables), without IPv6 link-local ones. With O(facts=full).
       returned: with O(facts=full)

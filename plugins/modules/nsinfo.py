@@ -211,7 +211,7 @@ nodes:
           - {name: lo, index: 1, type: loopback, state: up, mtu: 65536, mac: "00:00:00:00:00:00", master: null,
              addresses: [127.0.0.1/8, "::1/128"]}
           - {name: eth0, index: 2, type: veth, state: up, mtu: 1500, mac: "8a:1f:00:3c:2b:10", master: null,
-             addresses: [10.231.1.10/24]}
+             addresses: [10.231.1.10/24], impairment: {delay: 40ms, loss: 1%, limit: 1000}}
         routes:
           - {family: 4, dst: 10.231.1.0/24, gateway: null, dev: eth0, metric: 0, table: 254}
   contains:
