@@ -85,7 +85,7 @@ for end in "${!want[@]}"; do
 done
 echo "qdiscs: ${#want[@]} ends as declared (tc -j)"
 grep -qF 'label=<ia → ib: 2mbit<BR/>ib → ia: 4mbit>' "$pictures/impair.dot" || fail "the picture does not label ia - ib per direction"
-grep -qF 'label=<imp-lan → ib: 5mbit<BR/>ib → imp-lan: 100mbit>' "$pictures/impair.dot" || fail "the picture does not label the bridge port"
+grep -qF 'label=<ib → imp-lan: 100mbit<BR/>imp-lan → ib: 5mbit>' "$pictures/impair.dot" || fail "the picture does not label the bridge port"
 [ -s "$pictures/impair.svg" ] || fail "no picture drawn"
 # a TCP transfer: capped (ia -> ib 2mbit, ib -> ia 4mbit) against the uncapped link (ia -> ic)
 capped=$(transfer ia ib 10.247.0.2)
