@@ -15,6 +15,10 @@ A service of nsproc:
 - /run/nsforge/services/<name>.json    its record (root only); <name>.pid for systemd's PIDFile=
 - /run/nsforge/locks/services/<name>.lock
 - /var/log/nsforge/<name>/             its stdout.log and stderr.log
+A timeline of netns (timelines of faults):
+- /run/nsforge/timelines/<name>.plan   its compiled plan (the events, with its start time), written by the task
+- /run/nsforge/timelines/<name>.status its runner's progress, written by the runner; <name>.log its output
+- /run/nsforge/timelines/runner.py     the runner's program; /run/nsforge/locks/timelines/<name>.lock
 What survives reboot (persist: true, supervisor: systemd):
 - /etc/nsforge/nodes/<node>.json, /etc/nsforge/services/<name>.json   declarations (root only)
 - /etc/systemd/system/                 the units
@@ -40,6 +44,9 @@ NODE_DIR = STATE_DIR + '/nodes'
 LOCK_DIR = STATE_DIR + '/locks'
 SERVICE_DIR = STATE_DIR + '/services'
 SERVICE_LOCK_DIR = LOCK_DIR + '/services'
+TIMELINE_DIR = STATE_DIR + '/timelines'
+TIMELINE_LOCK_DIR = LOCK_DIR + '/timelines'
+TIMELINE_RUNNER = TIMELINE_DIR + '/runner.py'
 ETC_NETNS_DIR = '/etc/netns'
 LOG_DIR = '/var/log/nsforge'
 RECORD_DIR = '/etc/nsforge'
@@ -124,3 +131,19 @@ def node_record(node):
 def service_declaration(name):
     """A systemd-supervised service's declaration."""
     return _join(SERVICE_RECORD_DIR, name, '.json')
+
+
+def timeline_plan(name, option='timeline.name'):
+    """The compiled plan of a timeline (its record, written by the task)."""
+    check_name(name, option)
+    return _join(TIMELINE_DIR, name, '.plan')
+
+
+def timeline_status(name):
+    """The progress of a timeline's runner (written by the runner)."""
+    return _join(TIMELINE_DIR, name, '.status')
+
+
+def timeline_log(name):
+    """The output of a timeline's runner."""
+    return _join(TIMELINE_DIR, name, '.log')
