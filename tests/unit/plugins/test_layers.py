@@ -29,7 +29,7 @@ PACKAGE = 'ansible_collections.nsforge.linux.plugins.module_utils'
 LAYERS = (
     ('basics', ('errors', 'names', 'layout', 'files', 'kernel', 'changes', 'mountinfo', 'idmap', 'linktypes', 'netem', 'rtnl',
                 'limits', 'specs', 'bulk', 'mounts', 'timelines', 'timeline_runner')),
-    ('handles', ('nodes', 'netlink', 'cgroups', 'systemd', 'nsproc_records')),
+    ('handles', ('nodes', 'netlink', 'cgroups', 'systemd', 'nsproc_records', 'timeline_records')),
     ('shared by the engines', ('persist', 'module')),
     ('engines', ('netns_options', 'netns_views', 'netns_read', 'netns_plan', 'netns_limits', 'netns_engine',
                  'uidmap_options', 'uidmap_engine',
