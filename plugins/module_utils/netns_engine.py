@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nsforge.linux.plugins.module_utils import bulk, changes, netns_limits, nodes, persist
+from ansible_collections.nsforge.linux.plugins.module_utils import bulk, changes, netns_limits, netns_timeline, nodes, persist
 from ansible_collections.nsforge.linux.plugins.module_utils.netlink import describe_error
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_options import validate
 from ansible_collections.nsforge.linux.plugins.module_utils.netns_plan import Planner
@@ -24,16 +24,20 @@ def converge(params, check_mode, session, diff=True):
     diff is true, and each node's interfaces and routes only with facts: full (the views of thousands of nodes cost
     more to build, send and register than the work)."""
     decls = validate(params)
+    timeline = netns_timeline.prepare(params, decls)
     full = params.get('facts') == 'full'
     names = [d['name'] for d in decls]
-    with nodes.locked(names):
+    with nodes.locked(names), netns_timeline.locked(timeline):
         reader = Reader(session)
         actual = dict((d['name'], reader.node(d)) for d in decls)
+        timelines = netns_timeline.TimelinePlan(timeline, decls)
         planner = Planner(session, decls, actual)
+        # the interfaces that running timelines go on driving: the planner leaves their state and impairment alone
+        planner.driven = timelines.driven
         netns_limits.check(decls, actual, planner.links_of,
                            'namespaces' if params.get('namespaces') is not None else 'name')
-        plan = planner.plan()
-        file_diffs = persist.add_to(persist.plan_netns(decls), plan)
+        plan = changes.ordered(planner.plan() + timelines.changes)
+        file_diffs = persist.add_to(persist.plan_netns(decls), plan) + timelines.diffs
         before = dict((d['name'], actual_view(actual[d['name']])) for d in decls) if diff else None
         descriptions = changes.run(plan, check_mode, describe_error)
         if check_mode or not plan:
@@ -55,6 +59,8 @@ def converge(params, check_mode, session, diff=True):
         'changed': bool(plan),
         'changes': descriptions,
     }
+    if timeline is not None:
+        result['timeline'] = timelines.result()
     if diff:
         result['diff'] = persist.merge_diff({'before': before, 'after': after}, file_diffs)
     removed = dict((n, r) for n, r in planner.removed.items() if any(r.values()))

@@ -147,9 +147,30 @@ def bulk_of(node_options, key):
     )
 
 
+# a timeline of faults (netns's task-level option): its steps' times are text with a unit (timelines.parse_duration),
+# an impairment or a ramp the keys of a link's impairment as text (netem.normalize names a value at fault)
+TIMELINE_STEP_SPEC = {
+    'link': dict(type='list', elements='str', required=True),
+    'at': dict(type='str'),
+    'every': dict(type='str'),
+    'for': dict(type='str'),
+    'hold': dict(type='str'),
+    'state': dict(type='str', choices=['down', 'up']),
+    'impairment': dict(type='dict'),
+    'ramp': dict(type='dict'),
+}
+
+TIMELINE_SPEC = dict(
+    name=dict(type='str', required=True),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    steps=dict(type='list', elements='dict', options=TIMELINE_STEP_SPEC),
+)
+
+
 def netns():
     spec = bulk_of(node_spec, 'name')
     spec['argument_spec']['facts'] = dict(type='str', default='compact', choices=list(NETNS_FACTS))
+    spec['argument_spec']['timeline'] = dict(type='dict', options=TIMELINE_SPEC)
     return spec
 
 

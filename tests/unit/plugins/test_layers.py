@@ -31,7 +31,7 @@ LAYERS = (
                 'limits', 'specs', 'bulk', 'mounts', 'timelines', 'timeline_runner')),
     ('handles', ('nodes', 'netlink', 'cgroups', 'systemd', 'nsproc_records', 'timeline_records')),
     ('shared by the engines', ('persist', 'module')),
-    ('engines', ('netns_options', 'netns_views', 'netns_read', 'netns_plan', 'netns_limits', 'netns_engine',
+    ('engines', ('netns_options', 'netns_views', 'netns_read', 'netns_plan', 'netns_limits', 'netns_timeline', 'netns_engine',
                  'uidmap_options', 'uidmap_engine',
                  'nsmount_options', 'nsmount_ops', 'nsmount_plan', 'nsmount_engine',
                  'nsinfo_engine',
