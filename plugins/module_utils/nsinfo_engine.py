@@ -17,7 +17,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nsproc_records
+from ansible_collections.nsforge.linux.plugins.module_utils import kernel, nsproc_records, timeline_records
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import bad_option
 from ansible_collections.nsforge.linux.plugins.module_utils.layout import (
     KIND_NAMES as KINDS, NETNS_DIR, NODE_DIR, SERVICE_DIR, etc_dir, ns_handle)
@@ -282,8 +282,25 @@ def gather(params, session, proc='/proc'):
         'namespaces': namespaces,
         'nodes': node_view,
         'services': svc,
+        'timelines': read_timelines(params),
         'host': {'pid': os.getpid(), 'namespaces': own},
     }
+
+
+def read_timelines(params):
+    """The timelines of netns recorded on this host (with node: those driving one of its interfaces; with service:
+    none), each with its runner's progress."""
+    if params.get('service') is not None:
+        return []
+    out = []
+    for name in timeline_records.names():
+        view = timeline_records.view(name)
+        if view is None:
+            continue
+        if params.get('node') is not None and not any(key.split(':', 1)[0] == params['node'] for key in view['links']):
+            continue
+        out.append(view)
+    return out
 
 
 def _service_idents(view):

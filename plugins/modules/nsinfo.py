@@ -23,6 +23,8 @@ description:
   - The nodes that this collection manages (M(nsforge.linux.netns), M(nsforge.linux.uidmap), M(nsforge.linux.nsmount)),
     with the kinds and paths of their pinned namespaces, their hostname and the services in them.
   - The services that M(nsforge.linux.nsproc) manages, with their status, PIDs and namespace inodes.
+  - The timelines of faults that M(nsforge.linux.netns) runs, with their progress (running, the current and the next
+    event).
   - With O(network=true), the interfaces, addresses and routes inside each network namespace reported.
   - Reads C(/proc) in one pass (a C(readlink) per process and kind), C(/proc/self/mountinfo) once, and opens one
     netlink socket per network namespace reported, from this process. It starts no process, so it stays fast on a host
@@ -307,6 +309,73 @@ services:
       type: dict
     config_hash:
       description: SHA-256 of the declared configuration it was started with.
+      type: str
+timelines:
+  description:
+    - The timelines of faults of M(nsforge.linux.netns) (its O(nsforge.linux.netns#module:timeline) option) recorded on
+      the host, by name, each with its runner's progress. With O(node), those that drive an interface of the node;
+      with O(service), none.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: flaps
+      state: running
+      pid: 4711
+      started: 1796212592.141
+      elapsed: 35.2
+      done: 3
+      total: 61
+      current: "r1:eth1 up (step 1, 1 of 30, end of hold)"
+      next: "r1:eth1 down (step 1, 2 of 30)"
+      next_at: 1796212642.141
+      links: ["r1:eth1"]
+      log: /run/nsforge/timelines/flaps.log
+  contains:
+    name:
+      description: The timeline.
+      type: str
+    state:
+      description:
+        - V(running) while its runner runs; V(finished) after its last event (every driven interface back to its
+          declared state and impairment); V(stopped) when its runner was stopped (SIGTERM) before its end, which set
+          the interfaces back too.
+        - V(died) when its runner is gone before the end without having stopped (killed, or the host's processes
+          ended): the interfaces are as its last event left them. Running the M(nsforge.linux.netns) task again
+          resumes it at the clock's offset.
+      type: str
+      choices: [running, finished, stopped, died]
+    pid:
+      description: Host PID of its runner while it runs, else null.
+      type: int
+    started:
+      description: When the timeline started, in seconds since the epoch; offsets of its steps count from it.
+      type: float
+    elapsed:
+      description: Seconds since it started (until it finished or stopped, for those).
+      type: float
+    done:
+      description: Events done (each step's change, and each end of a hold, is one event; the last one sets the
+        interfaces back as declared).
+      type: int
+    total:
+      description: Events in all.
+      type: int
+    current:
+      description: The last event done, in words (such as C(r1:eth1 down (step 1, 3 of 30))), or null before the first.
+      type: str
+    next:
+      description: The next event in words while it runs, else null.
+      type: str
+    next_at:
+      description: When the next event is due, in seconds since the epoch, while it runs, else null.
+      type: float
+    links:
+      description: The interfaces it drives, as C(NODE:IFNAME).
+      type: list
+      elements: str
+    log:
+      description: Its runner's log (each event, and each command that failed).
       type: str
 host:
   description: The module's own process and the inode of each of its namespaces, which is what "the host" means
