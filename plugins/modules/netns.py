@@ -475,6 +475,103 @@ options:
       persist:
         description: As O(persist); defaults to the task's O(persist).
         type: bool
+  timeline:
+    description:
+      - A timeline of faults over the interfaces this task declares, run unattended on the host: at offsets from its
+        start, steps set an interface down or up, or set its impairment, or ramp an impairment linearly; repeated
+        (O(timeline.steps[].every) for O(timeline.steps[].for)) and held (O(timeline.steps[].hold), then back to the
+        declared one). So "flap r1's eth1 every 20 s for 10 minutes" and "ramp the loss on r2's eth1 from 0 to 20 %
+        over 5 minutes" are a few lines.
+      - The task compiles the steps into events (an offset, the C(ip) or C(tc) commands, words) and starts a runner for
+        them: one process of the host's Python (C(/run/nsforge/timelines/runner.py), detached from the play, its
+        output in C(/run/nsforge/timelines/<name>.log)), which sleeps until each event, runs its commands (a command
+        that fails is logged, and the timeline goes on) and records its progress in
+        C(/run/nsforge/timelines/<name>.status), which M(nsforge.linux.nsinfo) reports (RV(nsforge.linux.nsinfo#module:timelines)).
+        Its records live under C(/run), so a timeline does not survive a reboot.
+      - At its end (the last step's end), every interface it drove goes back to its declared state and impairment.
+      - A new timeline starts; one whose steps or whose interfaces' declarations changed (another compiled plan) is
+        stopped and started again; the same one, running or finished, changes nothing, so running the play again does
+        not restart it. One whose runner died (killed) before its end is resumed at the clock's offset: its runner
+        first sets each interface as the latest event before now left it.
+      - While a timeline runs, the task leaves the state and the impairment of the interfaces it drives alone.
+      - A node declared absent stops the timelines that drive its interfaces, and removes their records.
+      - In check mode nothing starts or stops; the diff shows the timeline (name, state, steps in words).
+      - Steps whose impairment needs netem (anything but a C(bandwidth) cap) fail, before anything
+        changes, on a kernel without netem (C(CONFIG_NET_SCH_NETEM)), naming the option at fault.
+    type: dict
+    suboptions:
+      name:
+        description:
+          - The timeline; one runner per name on a host. Its records are C(/run/nsforge/timelines/<name>.plan),
+            C(.status) and C(.log). At most 128 bytes, with the characters of a node name.
+        type: str
+        required: true
+      state:
+        description:
+          - V(present) starts the timeline (or resumes, or leaves it, as above).
+          - V(absent) stops its runner (SIGTERM, which sets the interfaces back to their declared state and
+            impairment; KILL after 10 seconds, and the task sets them back itself) and removes its records.
+            O(timeline.steps) is then not needed.
+        type: str
+        choices: [present, absent]
+        default: present
+      steps:
+        description:
+          - The steps, each setting exactly one of O(timeline.steps[].state), O(timeline.steps[].impairment)
+            (with or without O(timeline.steps[].ramp)) or O(timeline.steps[].ramp).
+          - Times are text with their unit, such as V(500ms), V(30s), V(10m) or V(1h) (at most a week).
+          - Steps that drive the same interface at the same time act in their order; a timeline has at most 10,000
+            events (each change, each end of a hold, and the end).
+          - Required with O(timeline.state=present).
+        type: list
+        elements: dict
+        suboptions:
+          link:
+            description:
+              - The interfaces the step drives, each as C(NODE:IFNAME) of a link or of a veth's peer that this task
+                declares (C(r1:eth1)); a list, or one. In a task that declares one node (O(name)), C(IFNAME) alone
+                names the node's interface.
+            type: list
+            elements: str
+            required: true
+          at:
+            description: The offset from the timeline's start of the step (of its first repetition). Defaults to V(0s).
+            type: str
+          every:
+            description:
+              - Repeat the step this often, for O(timeline.steps[].for) from O(timeline.steps[].at) (repetitions at
+                C(at), C(at + every), ... before C(at + for)). A repeated state or impairment needs
+                O(timeline.steps[].hold), shorter than O(timeline.steps[].every).
+              - With O(timeline.steps[].ramp), how often the ramp moves.
+            type: str
+          for:
+            description: How long the repetition or the ramp lasts; only with O(timeline.steps[].every).
+            type: str
+          hold:
+            description:
+              - Go back to the declared state (or impairment) this long after each repetition's change.
+              - With O(timeline.steps[].ramp), how long the ramp's last value stays before going back to the declared
+                impairment (without it, the last value stays until the timeline ends).
+            type: str
+          state:
+            description: Set the interfaces V(down) or V(up) (their administrative state).
+            type: str
+            choices: [down, up]
+          impairment:
+            description:
+              - Set this impairment instead of the declared one (the keys and values of a link's C(impairment), such as
+                C({delay: 100ms, loss: 5%}); C({}) for none).
+              - With O(timeline.steps[].ramp), where the ramp starts (without it, the ramp starts at the interface's
+                declared impairment).
+            type: dict
+          ramp:
+            description:
+              - Move the impairment linearly, every O(timeline.steps[].every) for O(timeline.steps[].for), from
+                O(timeline.steps[].impairment) (or the declared one) to these values (keys of a link's C(impairment); the
+                other keys stay as they start). Times, percentages and rates move; counts, the distribution and the
+                loss model take the end's values.
+              - "For example C({loss: 20%}) every V(10s) for V(5m): 31 changes, from 0 % to 20 %."
+            type: dict
   facts:
     description:
       - What the result tells of each node in RV(node) or RV(nodes).
@@ -631,6 +728,55 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ (web1_net.node.interfaces | selectattr('name', 'eq', 'eth0') | first).addresses }}"
 
+- name: Flap r1's eth1 every 20 s for 10 minutes (down 5 s each time), unattended
+  nsforge.linux.netns:
+    namespaces:
+      - name: r1
+        links:
+          - {name: eth1, type: veth, addresses: [10.210.12.1/30], peer: {name: eth1, netns: r2, addresses: [10.210.12.2/30]}}
+      - name: r2
+    timeline:
+      name: flaps
+      steps:
+        - link: r1:eth1
+          at: 30s
+          every: 20s
+          for: 10m
+          state: down
+          hold: 5s
+
+- name: Ramp the loss on r2's end of that link from 0 to 20 % over 5 minutes, then keep it a minute
+  nsforge.linux.netns:
+    namespaces:
+      - name: r1
+        links:
+          - {name: eth1, type: veth, addresses: [10.210.12.1/30], peer: {name: eth1, netns: r2, addresses: [10.210.12.2/30]}}
+      - name: r2
+    timeline:
+      name: lossy
+      steps:
+        - link: r2:eth1
+          every: 10s
+          for: 5m
+          ramp: {loss: 20%}
+          hold: 1m
+
+- name: Its progress
+  nsforge.linux.nsinfo:
+    network: false
+  register: info
+
+- name: Stop a timeline before its end (the links go back to their declared state)
+  nsforge.linux.netns:
+    namespaces:
+      - name: r1
+        links:
+          - {name: eth1, type: veth, addresses: [10.210.12.1/30], peer: {name: eth1, netns: r2, addresses: [10.210.12.2/30]}}
+      - name: r2
+    timeline:
+      name: lossy
+      state: absent
+
 - name: Remove a lab
   nsforge.linux.netns:
     state: absent
@@ -739,6 +885,47 @@ nodes:
   returned: when O(namespaces) is used
   type: list
   elements: dict
+timeline:
+  description:
+    - The task's timeline (O(timeline)) as its records tell after the task (before it, in check mode).
+  returned: when O(timeline) is given
+  type: dict
+  sample: {"name": "flaps", "state": "running", "pid": 4711, "started": 1796212592.141,
+           "steps": ["r1:eth1 down at 30s for 5s, every 20s for 10m"], "events": 61, "done": 0, "current": null,
+           "next": "r1:eth1 down (step 1, 1 of 30)", "next_at": 1796212622.141}
+  contains:
+    name:
+      description: The timeline.
+      type: str
+    state:
+      description: V(running), V(finished), V(stopped), V(died) (see RV(nsforge.linux.nsinfo#module:timelines)), or
+        V(absent) when it has no records.
+      type: str
+    pid:
+      description: Host PID of its runner while it runs, else null.
+      type: int
+    started:
+      description: When it started, in seconds since the epoch, or null.
+      type: float
+    steps:
+      description: The declared steps in words.
+      type: list
+      elements: str
+    events:
+      description: How many events the declared steps make (each change, each end of a hold, and the end).
+      type: int
+    done:
+      description: Events its runner has done.
+      type: int
+    current:
+      description: The last event done, in words, or null.
+      type: str
+    next:
+      description: The next event in words while it runs, else null.
+      type: str
+    next_at:
+      description: When the next event is due, in seconds since the epoch, while it runs, else null.
+      type: float
 removed:
   description:
     - What was removed (or would be, in check mode). With O(name), a dict with C(interfaces), C(handles) and C(files);
