@@ -26,7 +26,7 @@ import re
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.nsforge.linux.plugins.module_utils import netem, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import netem, specs, timelines
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_ifname, check_name, norm_cidr
 
@@ -273,43 +273,8 @@ def _impairments(topology, links):
             ep['impair'] = _impairment(ep['impairment'], ep['where'] + '.impairment') if 'impairment' in ep else own
 
 
-# a time of a timeline's step as people write it (the netns module reads it; this checks its shape)
-_DURATION_RE = re.compile(r'^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(us|ms|s|sec|secs|m|min|h)\s*\Z', re.IGNORECASE)
-_DURATION_S = {'us': 1e-6, 'ms': 1e-3, 's': 1.0, 'sec': 1.0, 'secs': 1.0, 'm': 60.0, 'min': 60.0, 'h': 3600.0}
 _STEP_KEYS = ('link', 'at', 'every', 'for', 'state', 'hold', 'impairment', 'ramp')
 _TIMELINE_KEYS = frozenset(('steps',))
-
-
-def _duration(value, path):
-    match = _DURATION_RE.match(value) if isinstance(value, str) else None
-    if match is None:
-        _fail(path, 'invalid value %r: expected a time with its unit, such as 500ms, 30s, 10m or 1h' % (value,))
-    return float(match.group(1)) * _DURATION_S[match.group(2).lower()]
-
-
-def _ramp(raw, path):
-    """A ramp's values (where an impairment goes, key by key), each checked as netem reads it: a ramp may name one
-    value that an impairment takes only beside another (jitter without delay: the delay is the one it starts from)."""
-    if not isinstance(raw, dict) or not raw:
-        _fail(path, 'invalid value %r: a ramp names the values to reach, such as {loss: 20%%}' % (raw,))
-    for key, value in raw.items():
-        kpath = '%s.%s' % (path, key)
-        try:
-            if key in netem.TIME_KEYS:
-                netem.parse_time(value, kpath)
-            elif key in netem.PERCENT_KEYS:
-                netem.parse_percent(value, kpath)
-            elif key in netem.RATE_KEYS:
-                netem.parse_rate(value, kpath)
-            elif key in ('gemodel', 'gap', 'limit'):
-                netem.normalize(dict({key: value}, **({'reorder': '1%'} if key == 'gap' else {})), path)
-            elif key == 'distribution':
-                if value not in netem.DISTRIBUTIONS:
-                    _fail(kpath, 'invalid value %r: expected one of %s' % (value, ', '.join(netem.DISTRIBUTIONS)))
-            else:
-                _fail(kpath, 'invalid value %r: unknown impairment; known: %s' % (value, ', '.join(netem.KEYS)))
-        except NsforgeError as exc:
-            raise TopologyError(str(exc))
 
 
 def _link_ends(links, node_specs):
@@ -332,10 +297,29 @@ def _link_ends(links, node_specs):
     return ends
 
 
-def _timeline(topology, lab, links, node_specs, mine):
+def _declared(links, node_specs, where_of):
+    """What the netns task will declare of each interface that a timeline may drive, on every host (the netns
+    module's timelines.declared_links()): {(node, ifname): {'state', 'impairment' (canonical)}}."""
+    out = {}
+    for link in links:
+        for ep in link['eps']:
+            out[(ep['node'], ep['ifname'])] = {'state': 'up', 'impairment': ep['impair']['canon'] if ep['impair'] else None}
+    for nname, spec in node_specs.items():
+        for idx, decl in enumerate(spec.get('links') or []):
+            if isinstance(decl, dict) and isinstance(decl.get('name'), str):
+                impair = _impairment(decl.get('impairment'), '%s.links[%d].impairment' % (where_of[nname], idx))
+                out.setdefault((nname, decl['name']), {'state': decl.get('state') or 'up',
+                                                       'impairment': impair['canon'] if impair else None})
+    return out
+
+
+def _timeline(topology, lab, links, node_specs, where_of, mine):
     """The netns task's timeline of a topology's timeline (named after the lab), with its links as NODE:IFNAME of the
     interfaces this host declares, and for each of its steps the index of the topology's step; (None, []) when the
-    topology has none, or none of its steps drives an interface of this host."""
+    topology has none, or none of its steps drives an interface of this host.
+
+    The steps are checked and compiled here as the netns module will (timelines.validate and compile_plan, over
+    the interfaces of every host), so that a wrong step fails before anything changes, named in the topology."""
     raw = topology.get('timeline')
     if raw is None:
         return None, []
@@ -348,7 +332,7 @@ def _timeline(topology, lab, links, node_specs, mine):
     if not isinstance(steps, list) or not steps:
         _fail('timeline.steps', 'expected a list of steps, such as [{link: "r1:eth1", at: 30s, state: down, hold: 10s}]')
     ends = _link_ends(links, node_specs)
-    out, origins = [], []
+    translated = []
     for idx, step in enumerate(steps):
         where = 'timeline.steps[%d]' % idx
         if not isinstance(step, dict):
@@ -370,31 +354,20 @@ def _timeline(topology, lab, links, node_specs, mine):
                 _fail(where + '.link', 'invalid value %r: no such end of a link ("NODE:IFNAME") or link ("r1:eth1 -- '
                                        'r2:eth1") in the topology' % (name,))
             driven.extend(end for end in found if end not in driven)
-        times = dict((key, _duration(step[key], '%s.%s' % (where, key))) for key in ('at', 'every', 'for', 'hold')
-                     if key in step)
-        if step.get('state') not in (None, 'down', 'up'):
-            _fail(where + '.state', "invalid value %r: expected 'down' or 'up'" % (step['state'],))
-        if 'impairment' in step:
-            _impairment(step['impairment'], where + '.impairment')
-        if 'ramp' in step:
-            _ramp(step['ramp'], where + '.ramp')
-        if ('state' in step) == ('impairment' in step or 'ramp' in step):
-            _fail(where, 'a step sets either state (down or up) or impairment (and ramp), exactly one of them')
-        if 'every' in times and 'for' not in times:
-            _fail(where + '.every', 'only with for (how long the repetition lasts)')
-        if 'ramp' in step and not ('every' in times and 'for' in times):
-            _fail(where + '.ramp', 'only with every and for (a ramp changes the impairment every so often for so long)')
-        if 'every' in times and times['every'] <= 0:
-            _fail(where + '.every', 'invalid value %r: more than nothing' % (step['every'],))
-        if 'hold' in times and 'every' in times and times['hold'] >= times['every']:
-            _fail(where + '.hold', 'invalid value %r: shorter than every (%s)' % (step['hold'], step['every']))
-        if 'hold' in step and 'ramp' in step:
-            _fail(where + '.hold', 'not with ramp (a ramp holds each of its values until the next)')
+        translated.append((step, driven))
+    try:
+        declared = _declared(links, node_specs, where_of)
+        checked = timelines.validate({'name': lab, 'state': 'present', 'steps': [
+            dict(step, link=['%s:%s' % end for end in driven]) for step, driven in translated]}, declared)
+        timelines.compile_plan(checked, declared)
+    except NsforgeError as exc:
+        raise TopologyError(str(exc))
+    out, origins = [], []
+    for idx, (step, driven) in enumerate(translated):
         here = ['%s:%s' % end for end in driven if mine(end[0])]
-        if not here:
-            continue
-        out.append(dict(step, link=here[0] if len(here) == 1 else here))
-        origins.append(idx)
+        if here:
+            out.append(dict(step, link=here[0] if len(here) == 1 else here))
+            origins.append(idx)
     if not out:
         return None, []
     return {'name': lab, 'state': 'present', 'steps': out}, origins
@@ -614,7 +587,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
                       % (ep['node'], pod[ep['node']]))
     _impairments(topology, links)
-    timeline, timeline_from = _timeline(topology, name, links, node_specs, mine)
+    timeline, timeline_from = _timeline(topology, name, links, node_specs, where_of, mine)
 
     tunnels = _tunnels(topology, name, links, node_host, host, underlays or {}, where_of)
     _tunnel_clashes(name, links, host, others, tunnels['dstport'])

@@ -217,12 +217,18 @@ def test_timeline_steps_name_ends_and_links_as_the_netns_task_does():
     ({'state': 'down'}, r'^timeline\.steps\[1\]\.link: expected an end of a link'),
     ({'link': 'r1:eth1', 'at': '30', 'state': 'down'}, r"^timeline\.steps\[1\]\.at: invalid value '30': expected a time"),
     ({'link': 'r1:eth1', 'state': 'off'}, r"^timeline\.steps\[1\]\.state: invalid value 'off'"),
-    ({'link': 'r1:eth1'}, r'^timeline\.steps\[1\]: a step sets either state'),
-    ({'link': 'r1:eth1', 'state': 'down', 'impairment': {'loss': '1%'}}, r'^timeline\.steps\[1\]: a step sets either'),
-    ({'link': 'r1:eth1', 'every': '10s', 'state': 'down'}, r'^timeline\.steps\[1\]\.every: only with for'),
-    ({'link': 'r1:eth1', 'ramp': {'loss': '5%'}}, r'^timeline\.steps\[1\]\.ramp: only with every and for'),
+    # the rules of the netns module's timeline (timelines.validate and compile_plan), before anything changes
+    ({'link': 'r1:eth1'}, r'^timeline\.steps\[1\]: invalid value .*: a step sets one of state, impairment or ramp'),
+    ({'link': 'r1:eth1', 'state': 'down', 'impairment': {'loss': '1%'}},
+     r'^timeline\.steps\[1\]\.state: .*a step sets either a state or an impairment'),
+    ({'link': 'r1:eth1', 'every': '10s', 'state': 'down'}, r'^timeline\.steps\[1\]\.every: .*needs for'),
+    ({'link': 'r1:eth1', 'for': '1m', 'state': 'down'}, r'^timeline\.steps\[1\]\.for: .*only with every'),
+    ({'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'state': 'down'}, r'^timeline\.steps\[1\]\.every: .*needs hold'),
+    ({'link': 'r1:eth1', 'ramp': {'loss': '5%'}}, r'^timeline\.steps\[1\]\.ramp: .*a ramp needs every and for'),
     ({'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'hold': '10s', 'state': 'down'},
-     r"^timeline\.steps\[1\]\.hold: invalid value '10s': shorter than every \(10s\)"),
+     r"^timeline\.steps\[1\]\.hold: invalid value '10s': must be shorter than every \(10s\)"),
+    ({'link': 'r1:eth1', 'every': '1ms', 'for': '1h', 'state': 'down', 'hold': '0.5ms'},
+     r"^timeline\.steps\[1\]\.every: invalid value '1ms': the timeline would have more than 10000 events"),
     ({'link': 'r1:eth1', 'impairment': {'loss': '5'}}, r"^timeline\.steps\[1\]\.impairment\.loss: invalid value '5'"),
     ({'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'ramp': {'loss': 'lots'}},
      r"^timeline\.steps\[1\]\.ramp\.loss: invalid value 'lots'"),
@@ -246,10 +252,13 @@ def test_bad_timelines(timeline, match):
     fails(match, timeline=timeline)
 
 
-def test_a_ramp_may_go_to_nothing_and_name_one_value_of_many():
-    steps = [{'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'impairment': {'loss': '20%'}, 'ramp': {'loss': '0%'}},
-             {'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'ramp': {'jitter': '5ms'}}]
-    assert [s['ramp'] for s in plan(ttopo(steps))['timeline']['steps']] == [{'loss': '0%'}, {'jitter': '5ms'}]
+def test_a_ramp_is_checked_from_where_it_starts():
+    # jitter alone ramps the declared delay's jitter; without a declared delay it has nothing to vary
+    links = [['a:eth0', 'lan'], ['b:eth0', 'lan'], {'endpoints': ['r1:eth1', 'r2:eth1'], 'impairment': {'delay': '20ms'}}]
+    steps = [{'link': 'r1:eth1', 'every': '10s', 'for': '1m', 'ramp': {'jitter': '5ms'}}]
+    assert plan(ttopo(steps, links=links))['timeline']['steps'][0]['ramp'] == {'jitter': '5ms'}
+    with pytest.raises(TopologyError, match=r"^timeline\.steps\[0\]\.ramp\.jitter: invalid value '5ms': only with delay"):
+        plan(ttopo(steps))
 
 
 def test_the_timeline_stops_when_it_leaves_the_topology_or_the_lab_goes():
