@@ -108,11 +108,10 @@ case $seen in *00*) ;; *) fail "ib:eth2 and ic:eth2 were never down together in 
 case $seen in *11*) ;; *) fail "ib:eth2 and ic:eth2 were never up together in 10 seconds: $seen" ;; esac
 echo "timeline: runner $pids; the flapped link went down and up"
 
-# >>> BEGIN nsinfo timelines (needs the netns timeline and nsinfo's timelines of issue 22, helper T's branch) >>>
-if ansible-doc nsforge.linux.nsinfo 2>/dev/null | grep -q 'timelines'; then
-  ANSIBLE_CALLBACK_RESULT_FORMAT=json ansible testhost -m nsforge.linux.nsinfo >"$out/nsinfo.out" 2>&1 || fail "nsinfo failed: $(cat "$out/nsinfo.out")"
-  sed -n '/^localhost | SUCCESS => /,$p' "$out/nsinfo.out" | sed '1s/^localhost | SUCCESS => //' >"$out/nsinfo.json"
-  "$python" - "$out/nsinfo.json" "$pids" <<'PY' || fail "nsinfo does not report the timeline as running: $(cat "$out/nsinfo.json")"
+# nsinfo reports the timeline: running, by this runner, with a next event
+ANSIBLE_CALLBACK_RESULT_FORMAT=json ansible testhost -m nsforge.linux.nsinfo >"$out/nsinfo.out" 2>&1 || fail "nsinfo failed: $(cat "$out/nsinfo.out")"
+sed -n '/^localhost | SUCCESS => /,$p' "$out/nsinfo.out" | sed '1s/^localhost | SUCCESS => //' >"$out/nsinfo.json"
+"$python" - "$out/nsinfo.json" "$pids" <<'PY' || fail "nsinfo does not report the timeline as running: $(cat "$out/nsinfo.json")"
 import json, sys
 result = json.load(open(sys.argv[1]))
 mine = [t for t in result.get('timelines') or [] if t.get('name') == 'impair']
@@ -120,11 +119,7 @@ assert len(mine) == 1, mine
 assert mine[0]['state'] == 'running' and str(mine[0]['pid']) == sys.argv[2].strip(), mine
 assert mine[0].get('next') and mine[0].get('total'), mine
 PY
-  echo "nsinfo: the timeline impair is running, with its next step"
-else
-  echo "netlab_impair: SKIPPED the nsinfo check: this nsinfo reports no timelines yet (issue 22, helper T)"
-fi
-# <<< END nsinfo timelines <<<
+echo "nsinfo: the timeline impair is running, with its next step"
 
 # ---------------------------------------------------------------- 3. second deploy
 lab again -e impair_round=1
@@ -178,11 +173,13 @@ wan() {  # wan NAME ARGS...: the collection's playbook nsforge.linux.wan; its st
 if [ "$netem" = no ]; then
   wan wan
   [ "$(cat "$out/wan.rc")" -ne 0 ] || fail "the WAN lab deployed on a kernel without netem"
-  said wan 'links[4] (ra:wan0 -- rb:wan0).impairment'
+  # (named where the topology declares it: the WAN link's impairment, or the timeline's ramp of its loss)
+  grep -E "netlab wan: .*(links\[4\] \(ra:wan0 -- rb:wan0\)\.impairment|timeline\.steps\[1\]\.(impairment|ramp))\.(delay|loss): .*no netem" \
+    "$out/wan.log" >/dev/null || fail "the WAN deploy's failure does not name the topology's option: $(grep -F 'netlab wan:' "$out/wan.log")"
   [ "$(lab_nodes)" -eq 0 ] || fail "the failed WAN deploy left namespaces: $(ip netns list)"
   [ ! -e /run/nsforge/labs/wan.json ] || fail "the failed WAN deploy left its record"
   [ -z "$(runners)" ] || fail "the failed WAN deploy left a runner: $(runners)"
-  echo "WAN: refused on this kernel, naming links[4] (ra:wan0 -- rb:wan0).impairment; nothing left"
+  echo "WAN: refused on this kernel ($(grep -oE 'failed: [^:]+' "$out/wan.log" | tail -1)); nothing left"
 else
   wan wan
   [ "$(cat "$out/wan.rc")" -eq 0 ] || fail "the WAN lab did not deploy on a kernel with netem"
