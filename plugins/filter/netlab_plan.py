@@ -80,6 +80,10 @@ _value:
       null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
       changes things), C(dot), C(summary) (the nodes of this host) and C(tunnels) (every link between hosts, with
       its VNI, port, hosts and their underlay addresses).
+    - C(timeline) is the C(timeline) of the one C(nsforge.linux.netns) task (named after the lab; its steps with
+      their C(link) as the C(NODE:IFNAME) of this host's interfaces), C({name, state=absent}) to stop the timeline
+      of a previous run (the lab removed, or its timeline gone from the topology), or null. The links' and
+      endpoints' C(impairment) are in the C(namespaces) entries, on the veth and its C(peer).
     - C(files) has C(root) (the lab's folder of files on the host), C(write) (each file of a node or service, with
       C(path) on the host, C(dst), C(node), C(service), one of C(content), C(template) or C(src) (absolute paths on
       the controller), C(owner), C(group), C(mode) when given, and C(restart), the services that its change

@@ -12,10 +12,11 @@ author:
   - nsforge developers (@nsforge)
 description:
   - Takes the plan of a lab (C(nsforge.linux.netlab_plan)) and the results that the C(nsforge.linux.netlab) role
-    registered, and returns whether anything changed, the number of nodes, bridges, links, services, files and NAT
-    tables with how many of each changed, and one line for people.
-  - A node changed when its network, user or mount namespace did; a link when an interface of one of its ends did;
-    a service when its entry of the C(nsforge.linux.nsproc) result did.
+    registered, and returns whether anything changed, the number of nodes, bridges, links, services, files, NAT
+    tables and timelines with how many of each changed, and one line for people.
+  - A node changed when its network, user or mount namespace did; a link when an interface of one of its ends did
+    (its impairment included); a service when its entry of the C(nsforge.linux.nsproc) result did; the lab's
+    timeline when a change of the C(netns) task names it (C(timeline ...)).
 options:
   _input:
     description: The plan of the lab.
@@ -39,8 +40,8 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description:
-    - C(changed); C(nodes), C(bridges), C(links), C(services), C(files) and C(nat), each with C(total) and C(changed);
-      and C(line).
+    - C(changed); C(nodes), C(bridges), C(links), C(services), C(files), C(nat) and C(timelines), each with C(total)
+      and C(changed); and C(line).
   type: dict
   sample:
     changed: true

@@ -26,7 +26,7 @@ import re
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.nsforge.linux.plugins.module_utils import specs
+from ansible_collections.nsforge.linux.plugins.module_utils import netem, specs, timelines
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_ifname, check_name, norm_cidr
 
@@ -129,12 +129,14 @@ def _short(text, limit=15):
 
 
 def _endpoint(raw, where, node_names, bridge_names):
-    """One end of a link: {'node', 'ifname', 'bridge' (bool), 'addresses', 'mac'}."""
+    """One end of a link: {'node', 'ifname', 'bridge' (bool), 'addresses', 'mac', 'impairment' (as given, when the
+    endpoint gives one: it overrides the link's)}."""
     extra = {}
     if isinstance(raw, dict):
-        unknown = sorted(set(raw) - {'node', 'interface', 'addresses', 'mac'})
+        unknown = sorted(set(raw) - {'node', 'interface', 'addresses', 'mac', 'impairment'})
         if unknown:
-            _fail(where, 'unknown key(s) %s; an endpoint has node, interface, addresses and mac' % ', '.join(unknown))
+            _fail(where, 'unknown key(s) %s; an endpoint has node, interface, addresses, mac and impairment'
+                  % ', '.join(unknown))
         node, ifname = raw.get('node'), raw.get('interface')
         extra = raw
     elif isinstance(raw, str):
@@ -162,7 +164,10 @@ def _endpoint(raw, where, node_names, bridge_names):
         addresses = [_check(norm_cidr, where, a, '%s addresses' % node) for a in addresses]
         if bridge:
             _fail(where, 'bridge %s takes no addresses on its ports' % node)
-    return {'node': node, 'ifname': ifname, 'bridge': bridge, 'addresses': addresses, 'mac': extra.get('mac')}
+    out = {'node': node, 'ifname': ifname, 'bridge': bridge, 'addresses': addresses, 'mac': extra.get('mac')}
+    if 'impairment' in extra:
+        out['impairment'] = extra['impairment']
+    return out
 
 
 def _link_label(eps):
@@ -176,7 +181,7 @@ def _parse_links(topo, node_names, bridge_names):
         where = 'links[%d]' % idx
         opts = {}
         if isinstance(raw, dict):
-            unknown = sorted(set(raw) - {'endpoints', 'mtu', 'subnet', 'subnet6', 'addresses', 'vni'})
+            unknown = sorted(set(raw) - {'endpoints', 'mtu', 'subnet', 'subnet6', 'addresses', 'vni', 'impairment'})
             if unknown:
                 _fail(where, 'unknown key(s) %s' % ', '.join(unknown))
             opts = raw
@@ -188,6 +193,9 @@ def _parse_links(topo, node_names, bridge_names):
         eps = [_endpoint(e, where, node_names, bridge_names) for e in raw_eps]
         label = _link_label(eps)
         where = '%s (%s)' % (where, label)
+        for index, ep in enumerate(eps):
+            # (the path of an endpoint's own settings, as the topology writes them)
+            ep['where'] = '%s%s[%d]' % (where, '.endpoints' if isinstance(raw, dict) else '', index)
         if eps[0]['bridge'] and eps[1]['bridge']:
             _fail(where, 'a link joins a node to a node or to a bridge, not two bridges')
         if eps[0]['bridge']:
@@ -222,8 +230,147 @@ def _parse_links(topo, node_names, bridge_names):
             _fail(where, 'vni must be an integer from 1 to %d, got %r' % (VNI_MAX, vni))
         links.append({'where': where, 'label': label, 'eps': eps, 'mtu': mtu, 'vni': vni,
                       'key': label, 'subnet': opts.get('subnet'), 'subnet6': opts.get('subnet6'),
-                      'bridge': eps[1]['node'] if eps[1]['bridge'] else None})
+                      'bridge': eps[1]['node'] if eps[1]['bridge'] else None,
+                      'impairment_given': 'impairment' in opts, 'impairment': opts.get('impairment')})
     return links
+
+
+def _plain(value):
+    """A declaration as plain data without the keys set to nothing (what an argument spec fills in)."""
+    if isinstance(value, dict):
+        return dict((k, _plain(v)) for k, v in value.items() if v is not None)
+    return value
+
+
+def _impairment(raw, path):
+    """A topology's impairment at path: {'decl' (as the netns module takes it), 'canon' (netem's kernel units),
+    'path'}, or None for none (nothing, or {} to undo a default or the link's). Checked by netem.normalize, the
+    module's own check, so that a bad value is named in the topology's terms before anything changes."""
+    try:
+        canon = netem.normalize(raw, path)
+    except NsforgeError as exc:
+        raise TopologyError(str(exc))
+    if not canon:
+        return None
+    return {'decl': _plain(raw), 'canon': canon, 'path': path}
+
+
+def _impairments(topology, links):
+    """Give each end of each link the impairment of what it sends ('impair'): the endpoint's own, else the link's
+    (each end sends with it, so a delay on a link is paid once each way), else the lab's default (defaults)."""
+    defaults = topology.get('defaults')
+    if defaults is None:
+        defaults = {}
+    if not isinstance(defaults, dict):
+        _fail('defaults', 'expected a mapping, such as {impairment: {delay: 1ms}}, got %r' % (defaults,))
+    unknown = sorted(set(defaults) - {'impairment'})
+    if unknown:
+        _fail('defaults', 'unknown setting(s) %s; defaults has impairment' % ', '.join(unknown))
+    default = _impairment(defaults.get('impairment'), 'defaults.impairment')
+    for link in links:
+        own = _impairment(link['impairment'], link['where'] + '.impairment') if link['impairment_given'] else default
+        for ep in link['eps']:
+            ep['impair'] = _impairment(ep['impairment'], ep['where'] + '.impairment') if 'impairment' in ep else own
+
+
+_STEP_KEYS = ('link', 'at', 'every', 'for', 'state', 'hold', 'impairment', 'ramp')
+_TIMELINE_KEYS = frozenset(('steps',))
+
+
+def _link_ends(links, node_specs):
+    """What a timeline's step may name as its link: 'NODE:IFNAME' (an end of a link, a bridge's port, or an
+    interface of a node's own links) to [(node, ifname)], and a link as written 'A -- B' (either way round, a bridge
+    by its name or with its port) to both its ends."""
+    ends = {}
+    for link in links:
+        pair = [(ep['node'], ep['ifname']) for ep in link['eps']]
+        for node, ifname in pair:
+            ends['%s:%s' % (node, ifname)] = [(node, ifname)]
+        words = [link['label'].split(' -- '), ['%s:%s' % end for end in pair]]
+        for first, second in words:
+            ends['%s -- %s' % (first, second)] = pair
+            ends['%s -- %s' % (second, first)] = pair
+    for nname, spec in node_specs.items():
+        for decl in spec.get('links') or []:
+            if isinstance(decl, dict) and isinstance(decl.get('name'), str):
+                ends.setdefault('%s:%s' % (nname, decl['name']), [(nname, decl['name'])])
+    return ends
+
+
+def _declared(links, node_specs, where_of):
+    """What the netns task will declare of each interface that a timeline may drive, on every host (the netns
+    module's timelines.declared_links()): {(node, ifname): {'state', 'impairment' (canonical)}}."""
+    out = {}
+    for link in links:
+        for ep in link['eps']:
+            out[(ep['node'], ep['ifname'])] = {'state': 'up', 'impairment': ep['impair']['canon'] if ep['impair'] else None}
+    for nname, spec in node_specs.items():
+        for idx, decl in enumerate(spec.get('links') or []):
+            if isinstance(decl, dict) and isinstance(decl.get('name'), str):
+                impair = _impairment(decl.get('impairment'), '%s.links[%d].impairment' % (where_of[nname], idx))
+                out.setdefault((nname, decl['name']), {'state': decl.get('state') or 'up',
+                                                       'impairment': impair['canon'] if impair else None})
+    return out
+
+
+def _timeline(topology, lab, links, node_specs, where_of, mine):
+    """The netns task's timeline of a topology's timeline (named after the lab), with its links as NODE:IFNAME of the
+    interfaces this host declares, and for each of its steps the index of the topology's step; (None, []) when the
+    topology has none, or none of its steps drives an interface of this host.
+
+    The steps are checked and compiled here as the netns module will (timelines.validate and compile_plan, over
+    the interfaces of every host), so that a wrong step fails before anything changes, named in the topology."""
+    raw = topology.get('timeline')
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        _fail('timeline', 'expected a mapping with steps, got %r' % (raw,))
+    unknown = sorted(set(raw) - _TIMELINE_KEYS)
+    if unknown:
+        _fail('timeline', 'unknown setting(s) %s; a timeline has steps (it is named after the lab)' % ', '.join(unknown))
+    steps = raw.get('steps')
+    if not isinstance(steps, list) or not steps:
+        _fail('timeline.steps', 'expected a list of steps, such as [{link: "r1:eth1", at: 30s, state: down, hold: 10s}]')
+    ends = _link_ends(links, node_specs)
+    translated = []
+    for idx, step in enumerate(steps):
+        where = 'timeline.steps[%d]' % idx
+        if not isinstance(step, dict):
+            _fail(where, 'expected a mapping with link and state or impairment')
+        step = _plain(step)
+        unknown = sorted(set(step) - set(_STEP_KEYS))
+        if unknown:
+            _fail(where, 'unknown setting(s) %s; a step has %s' % (', '.join(unknown), ', '.join(_STEP_KEYS)))
+        names = step.get('link')
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names:
+            _fail(where + '.link', 'expected an end of a link ("r1:eth1"), a link ("r1:eth1 -- r2:eth1") or a list of '
+                                   'them, got %r' % (step.get('link'),))
+        driven = []
+        for name in names:
+            found = ends.get(' -- '.join(part.strip() for part in name.split('--')) if isinstance(name, str) else None)
+            if found is None:
+                _fail(where + '.link', 'invalid value %r: no such end of a link ("NODE:IFNAME") or link ("r1:eth1 -- '
+                                       'r2:eth1") in the topology' % (name,))
+            driven.extend(end for end in found if end not in driven)
+        translated.append((step, driven))
+    try:
+        declared = _declared(links, node_specs, where_of)
+        checked = timelines.validate({'name': lab, 'state': 'present', 'steps': [
+            dict(step, link=['%s:%s' % end for end in driven]) for step, driven in translated]}, declared)
+        timelines.compile_plan(checked, declared)
+    except NsforgeError as exc:
+        raise TopologyError(str(exc))
+    out, origins = [], []
+    for idx, (step, driven) in enumerate(translated):
+        here = ['%s:%s' % end for end in driven if mine(end[0])]
+        if here:
+            out.append(dict(step, link=here[0] if len(here) == 1 else here))
+            origins.append(idx)
+    if not out:
+        return None, []
+    return {'name': lab, 'state': 'present', 'steps': out}, origins
 
 
 def _as_dict(value, where, keyname='name'):
@@ -439,6 +586,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             if ep['node'] in pod:
                 _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
                       % (ep['node'], pod[ep['node']]))
+    _impairments(topology, links)
+    timeline, timeline_from = _timeline(topology, name, links, node_specs, where_of, mine)
 
     tunnels = _tunnels(topology, name, links, node_host, host, underlays or {}, where_of)
     _tunnel_clashes(name, links, host, others, tunnels['dstport'])
@@ -580,8 +729,10 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     namespaces = []
     node_entries = {}
     bridge_entries = {}
-    # where each generated interface comes from in the topology (by the identity of its declaration), for origins
+    # where each generated interface comes from in the topology (by the identity of its declaration), for origins;
+    # and where the impairments of its ends are declared (a sub-path of the declaration to the topology's path)
     link_from = {}
+    impair_from = {}
     for bname, spec in bridge_specs.items():
         if not mine(bname):
             continue
@@ -623,6 +774,9 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                     entry = (bridge_entries if ep['bridge'] else node_entries)[ep['node']]
                     entry['links'].append(_tunnel_end(link, ep, tunnels, bridge_mtu))
                     link_from[id(entry['links'][-1])] = [link['where'], False]
+                    if ep['impair']:
+                        entry['links'][-1]['impairment'] = ep['impair']['decl']
+                        impair_from[id(entry['links'][-1])] = {'impairment': ep['impair']['path']}
         elif mine(a['node']):
             decl = {'name': a['ifname'], 'type': 'veth', 'addresses': a['addresses']}
             if a.get('mac'):
@@ -638,6 +792,11 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                     decl['mtu'] = peer['mtu'] = bridge_mtu[b['node']]
             else:
                 peer['addresses'] = b['addresses']
+            impair_from[id(decl)] = {}
+            for ep, where_to, sub in ((a, decl, 'impairment'), (b, peer, 'peer.impairment')):
+                if ep['impair']:
+                    where_to['impairment'] = ep['impair']['decl']
+                    impair_from[id(decl)][sub] = ep['impair']['path']
             decl['peer'] = peer
             node_entries[a['node']]['links'].append(decl)
             link_from[id(decl)] = [link['where'], False]
@@ -752,6 +911,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     here = [lk for lk in links if lk['tunnel'] and host in lk['hosts']]
     if here:
         record['tunnels'] = [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport']} for lk in here]
+    if timeline:
+        record['timeline'] = timeline['name']
     prev = previous or {}
 
     def gone(key, now):
@@ -777,6 +938,16 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     pending['nat'] = record['nat'] or prev_nat
     if prev.get('files') or files:
         pending['files'] = _union(prev.get('files'), record.get('files'))
+    if prev.get('timeline') and not record.get('timeline'):
+        pending['timeline'] = prev['timeline']
+    # the netns task's timeline: the lab's, or the one of the previous run to stop (with the lab, or when the
+    # topology no longer declares one)
+    if state == 'present' and timeline:
+        timeline_out = timeline
+    elif prev.get('timeline') or (state == 'absent' and timeline):
+        timeline_out = {'name': prev.get('timeline') or name, 'state': 'absent'}
+    else:
+        timeline_out = None
 
     # Where each entry of the generated tasks comes from in the topology, for messages in the user's terms (see
     # where()): module -> entry name -> a sub-path of the entry ('' for the entry) -> [topology path, whether the
@@ -784,7 +955,12 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
     origins = {
         'netns': dict((e['name'], dict([('', [where_of[e['name']], e['name'] in node_specs])] + [
             ('links[%d]' % idx, link_from.get(id(decl), [where_of[e['name']], False]))
-            for idx, decl in enumerate(e['links'])])) for e in namespaces),
+            for idx, decl in enumerate(e['links'])] + [
+            ('links[%d].%s' % (idx, sub), [path, True])
+            for idx, decl in enumerate(e['links']) for sub, path in sorted(impair_from.get(id(decl), {}).items())]))
+            for e in namespaces),
+        # the index of the topology's step of each step of the generated timeline
+        'timeline': timeline_from,
         'nsproc': dict((sname, {'': [path, True]}) for sname, path in service_from.items()),
         'nsmount': dict((m['namespace'], {'': [where_of[m['namespace']], True]}) for m in mounts),
         'uidmap': dict((u['namespace'], {'': [where_of[u['namespace']] + '.user', True]}) for u in users),
@@ -806,6 +982,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                      'users': [{'namespace': x} for x in removed['users']]},
         'nat': nat_plan if state == 'present' else None,
         'nat_remove': prev_nat if nat_remove else None,
+        # the timeline of the one netns task ({name, state, steps}, state absent to stop the previous run's), or None
+        'timeline': timeline_out,
         'record': record,
         'pending': pending,
         # the files of nodes and services to write on the host (with the folders they need), and to remove
@@ -1137,6 +1315,7 @@ def _nat(lab, nat, bridge_specs, subnets, links, node_specs, pod):
 
 
 _GENERATED_RE = re.compile(r'\b(namespaces|services)\[(\d+)\]((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)(?: \(([^()]*)\))?')
+_STEP_RE = re.compile(r'\btimeline\.steps\[(\d+)\]')
 
 
 def where(message, origins, action, args):
@@ -1166,6 +1345,14 @@ def where(message, origins, action, args):
         if exact or not rest:
             return path + (rest[len(best) + 1:] if best else rest)
         return '%s (%s[%d]%s of the generated %s task)' % (path, key, idx, rest, module)
+
+    def step(match):
+        # a step of the generated timeline is the topology's step of the same index, or of the index it came from
+        steps = (origins or {}).get('timeline') or []
+        idx = int(match.group(1))
+        return 'timeline.steps[%d]' % steps[idx] if idx < len(steps) else match.group(0)
+    if module == 'netns':
+        message = _STEP_RE.sub(step, message)
     return _GENERATED_RE.sub(one, message)
 
 
@@ -1196,17 +1383,21 @@ def report(lab_plan, results):
     results maps a part to what the role registered: network (the netns task), users, mounts, services (the bulk
     tasks), removals (a list of the removal tasks' results), files and nat (a result or a list of them), record.
     A node changed when its network namespace, its user or mount namespace changed; a link when an interface of one
-    of its ends did (as the netns task's changes name them); a service when its entry in the nsproc result did.
+    of its ends did (as the netns task's changes name them); a service when its entry in the nsproc result did; the
+    lab's timeline when the netns task's changes name it (started, restarted, resumed or stopped).
     """
     results = results or {}
     summary = lab_plan.get('summary') or []
     node_names = [n['node'] for n in summary]
     bridge_names = [n for n in (lab_plan.get('record') or {}).get('nodes') or [] if n not in node_names]
     touched = {}
+    timeline_changed = False
     for line in (results.get('network') or {}).get('changes') or []:
         match = _NODE_CHANGE_RE.match(str(line))
         if match:
             touched.setdefault(match.group(1), []).append(match.group(2))
+        elif str(line).startswith('timeline '):
+            timeline_changed = True
     nodes = (set(touched) | _changed_entries(results.get('users'), 'results', 'namespace')
              | _changed_entries(results.get('mounts'), 'results', 'namespace')) & set(node_names)
     links = 0
@@ -1231,10 +1422,12 @@ def report(lab_plan, results):
         'services': {'total': sum(len(n['services']) for n in summary), 'changed': len(services)},
         'files': {'total': len((lab_plan.get('files') or {}).get('write') or []), 'changed': files_changed},
         'nat': {'total': 1 if lab_plan.get('nat') else 0, 'changed': 1 if _changed(results.get('nat')) else 0},
+        'timelines': {'total': 1 if (lab_plan.get('timeline') or {}).get('state') == 'present' else 0,
+                      'changed': 1 if timeline_changed else 0},
     }
     changed = any(_changed(r) for r in results.values())
     words = (('nodes', 'node'), ('bridges', 'bridge'), ('links', 'link'), ('services', 'service'),
-             ('files', 'file'), ('nat', 'NAT table'))
+             ('files', 'file'), ('nat', 'NAT table'), ('timelines', 'timeline'))
     if lab_plan.get('state') == 'absent':
         removed = lab_plan.get('removed') or {}
         line = 'lab %s removed: %s, %s' % (lab_plan.get('name'),
@@ -1287,12 +1480,26 @@ def _dot_port_text(ep, link, far):
     return '  '.join(words)
 
 
+def _impair_lines(link):
+    """The words of a link's impairments (netem.label): one line when both ends send with the same, else a line per
+    impaired direction ('r1 \u2192 r2: 20ms, 1% loss'); [] for a link without."""
+    a, b = link['eps']
+    canon = [ep.get('impair')['canon'] if ep.get('impair') else None for ep in (a, b)]
+    if not canon[0] and not canon[1]:
+        return []
+    if canon[0] and canon[1] and netem.same(canon[0], canon[1]):
+        return [netem.label(canon[0])]
+    return ['%s \u2192 %s: %s' % (ep['node'], far['node'], netem.label(c))
+            for ep, far, c in ((a, b, canon[0]), (b, a, canon[1])) if c]
+
+
 def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan, node_host=None):
     """The topology as Graphviz source (laid out left to right).
 
     Each node and bridge is a box whose rows are its interfaces (name, addresses, MTU, tunnel), so that every
     interface is written once, in its own box, and the edges carry no labels to pile up where many links meet a
-    bridge; an edge joins the rows of its two ends. A dashed grey edge joins a node to the node whose network it
+    bridge; an edge joins the rows of its two ends. Only an impaired link's edge has words: its impairment (netem's
+    label), in red, one line per direction when its ends send with different ones. A dashed grey edge joins a node to the node whose network it
     shares, a dashed blue one is a VXLAN tunnel between hosts, and the orange box is the host with its NAT.
     """
     node_host = node_host or {}
@@ -1313,7 +1520,14 @@ def dot(name, bridge_specs, links, node_specs, pod, subnets, nat_plan, node_host
         ends = [port(ep['node'], _dot_port_text(ep, link, node_host.get(far['node']) or far['node']))
                 for ep, far in ((a, b), (b, a))]
         attrs = ['style=dashed, color="#3060c0"'] if link.get('tunnel') else []
-        if bridges_of.get(a['node'], set()) & bridges_of.get(b['node'], set()):
+        loop = bool(bridges_of.get(a['node'], set()) & bridges_of.get(b['node'], set()))
+        words = _impair_lines(link)
+        if words:
+            # (an edge that does not rank its ends has no room of its own for words: an xlabel, placed where it
+            # covers nothing)
+            attrs.append('%slabel=<%s>, fontname="Helvetica", fontsize=9, fontcolor="#b03020"'
+                         % ('x' if loop else '', '<BR/>'.join(_h(w) for w in words)))
+        if loop:
             attrs.append('constraint=false')   # and it loops from one's row to the other's on their right
             ends = [end + ':e' for end in ends]
         edges.append('  %s -- %s%s;' % (ends[0], ends[1], ' [%s]' % ', '.join(attrs) if attrs else ''))

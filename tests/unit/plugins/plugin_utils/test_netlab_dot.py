@@ -5,7 +5,9 @@
 
 The structure is checked on the Graphviz source; with Graphviz's dot installed, the SVG that the role would draw is
 rendered and the boxes of its texts (estimated from their position, anchor and font size) must not overlap, for the
-default lab, a lab of 50 nodes on four bridges with point-to-point links, and a lab across two hosts.
+default lab, a lab of 50 nodes on four bridges with point-to-point links, and a lab across two hosts; and for labs
+whose links are impaired (the only edges with words): the WAN example, the 50 nodes with a default impairment on every
+link and others of their own, and the chain of nodes on one bridge with impaired links between them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ansible_collections.nsforge.linux.plugins.plugin_utils.netlab import plan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_LAB = os.path.join(HERE, '..', '..', '..', '..', 'playbooks', 'topologies', 'default.yml')
+WAN_LAB = os.path.join(HERE, '..', '..', '..', '..', 'playbooks', 'topologies', 'wan.yml')
 QUOTED = r'("(?:[^"\\]|\\.)*")'
 BOX_RE = re.compile(r'^  %s \[label=<(.*)>\];$' % QUOTED)
 ROW_RE = re.compile(r'<TD PORT="(i\d+)" ALIGN="LEFT">([^<]*)</TD>')
@@ -83,6 +86,34 @@ def two_hosts():
 LABS = {'default': default_lab, 'fifty': fifty_nodes, 'chain': chain, 'two_hosts': two_hosts}
 
 
+def wan():
+    with open(WAN_LAB) as handle:
+        return yaml.safe_load(handle), None
+
+
+def fifty_impaired():
+    """Every link 1ms each way, a core link and a bridge port with their own, one end of a link with another."""
+    topology, host = fifty_nodes()
+    topology['defaults'] = {'impairment': {'delay': '1ms'}}
+    topology['links'][-1] = {'endpoints': [{'node': 'a-node-with-a-long-name', 'interface': 'eth0',
+                                            'impairment': {'delay': '40ms', 'jitter': '5ms', 'loss': '1%'}}, 'lan3']}
+    topology['links'][-4]['impairment'] = {'bandwidth': '100mbit', 'loss': '0.5%'}
+    topology['links'][5] = ['h%d%d:eth0' % (0, 4), {'node': 'lan0', 'impairment': {'rate': '1mbit'}}]
+    return topology, host
+
+
+def chain_impaired():
+    """The chain's links between nodes of one bridge (edges that rank nothing) all impaired, two of them otherwise."""
+    topology, host = chain()
+    topology['defaults'] = {'impairment': {'delay': '1ms', 'loss': '0.1%'}}
+    topology['links'][60] = {'endpoints': topology['links'][60], 'impairment': {'delay': '5ms'}}
+    topology['links'][61] = {'endpoints': [{'node': 'n11', 'interface': 'eth2', 'impairment': {}}, 'n12:eth1']}
+    return topology, host
+
+
+IMPAIRED = {'wan': wan, 'fifty_impaired': fifty_impaired, 'chain_impaired': chain_impaired}
+
+
 def parse(source):
     """The boxes (name: [(port, row text)]) and edges ((name, port, name, port, attributes)) of a picture."""
     boxes, edges = {}, []
@@ -108,9 +139,21 @@ def expected_interfaces(result):
     return dict((name, sorted(ifnames)) for name, ifnames in out.items())
 
 
-@pytest.mark.parametrize('lab', sorted(LABS))
+def impaired_ends(result):
+    """The (box, interface) pairs of the plan that send with an impairment."""
+    out = set()
+    for entry in result['namespaces']:
+        for lk in entry['links']:
+            if lk.get('impairment'):
+                out.add(('"%s"' % entry['name'], lk['name']))
+            if lk.get('peer', {}).get('impairment'):
+                out.add(('"%s"' % lk['peer']['netns'], lk['peer']['name']))
+    return out
+
+
+@pytest.mark.parametrize('lab', sorted(LABS) + sorted(IMPAIRED))
 def test_each_interface_is_one_row_of_its_own_box_and_edges_carry_no_labels(lab):
-    topology, host = LABS[lab]()
+    topology, host = dict(LABS, **IMPAIRED)[lab]()
     result = plan(topology, host=host)
     boxes, edges = parse(result['dot'])
     wanted = expected_interfaces(result)
@@ -120,8 +163,13 @@ def test_each_interface_is_one_row_of_its_own_box_and_edges_carry_no_labels(lab)
         if name in wanted:
             assert sorted(ifnames) == wanted[name], name
     assert set(wanted) <= set(boxes)
-    # no edge has a text of its own: nothing to stack where many links meet a bridge
-    assert edges and not [e for e in edges if e[4] and 'label' in e[4]]
+    # no edge has a text of its own (nothing to stack where many links meet a bridge), but an impaired link's
+    ifname = dict(((name, port), text.split()[0]) for name, rows in boxes.items() for port, text in rows)
+    impaired = impaired_ends(result)
+    labelled = [e for e in edges if e[4] and 'label=' in e[4]]
+    assert sorted(labelled) == sorted(e for e in edges if e[1] and e[3] and (
+        (e[0], ifname[(e[0], e[1])]) in impaired or (e[2], ifname[(e[2], e[3])]) in impaired))
+    assert bool(labelled) == (lab in IMPAIRED)
     # each link joins two rows, and each row has one link
     ends = [(e[0], e[1]) for e in edges if e[1]] + [(e[2], e[3]) for e in edges if e[3]]
     assert len(ends) == len(set(ends))
@@ -180,9 +228,9 @@ def test_overlap_check_finds_stacked_texts():
 
 
 @pytest.mark.skipif(shutil.which('dot') is None, reason="Graphviz's dot is not installed")
-@pytest.mark.parametrize('lab', sorted(LABS))
+@pytest.mark.parametrize('lab', sorted(LABS) + sorted(IMPAIRED))
 def test_rendered_picture_has_no_text_over_another(lab):
-    topology, host = LABS[lab]()
+    topology, host = dict(LABS, **IMPAIRED)[lab]()
     svg = subprocess.run(['dot', '-Tsvg'], input=plan(topology, host=host)['dot'].encode('utf-8'),
                          stdout=subprocess.PIPE, check=True).stdout
     texts = text_boxes(svg)
