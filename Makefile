@@ -49,6 +49,8 @@ LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftable
   nsenter:util-linux findmnt:util-linux
 TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server \
   ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd bird:bird2
+# The virtual machine of tests/vm (a kernel with netem, which this machine's lacks): qemu (TCG) and a static busybox.
+VM_TOOLS := qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Plain output keeps CI logs readable; `ANSIBLE_NOCOLOR=0 make lab` for colours.
@@ -58,7 +60,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: test-home help lab lab-destroy venv tools lab-tools pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-integration pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -89,6 +91,9 @@ tools: ## Install missing Debian packages for the tests (apt-get, only when a co
 
 lab-tools:
 	@"$(ROOT)/.ci/ensure_tools.sh" $(LAB_TOOLS)
+
+vm-tools: ## Install qemu-system-x86 and busybox-static for tests/vm (apt-get, only when missing)
+	@"$(ROOT)/.ci/ensure_tools.sh" $(VM_TOOLS)
 
 pythons: ## Link working python3.X interpreters into build/pybin
 	@mkdir -p "$(PYBIN)"
@@ -174,6 +179,14 @@ units: venv copy ## pytest tests/unit (on the collection copy; no tests is a fai
 
 integration: venv tools collection ## Integration targets, each in a fresh sandbox (TARGET=name for one)
 	"$(ROOT)/tests/integration/run.sh" $(TARGET)
+
+# tests/vm: the Debian kernel (with netem) and the initramfs, cached in build/vm/; then integration targets in
+# that virtual machine (the host's root shared read-only; about 20 times slower than on the host, see tests/vm/README.md).
+vm: vm-tools ## Build (once) the virtual machine of tests/vm: Debian's kernel with netem and an initramfs in build/vm
+	"$(ROOT)/tests/vm/run.sh" --build
+
+vm-integration: venv tools vm collection ## Integration targets (TARGET=name) inside the tests/vm virtual machine
+	"$(ROOT)/tests/vm/run.sh" -- "$(ROOT)/tests/integration/run.sh" $(TARGET)
 
 # Run from the checkout root: molecule sees galaxy.yml and takes its scenarios
 # from extensions/molecule/.  Each scenario runs in a sandbox of its own, with its
