@@ -855,7 +855,7 @@ node:
         impairment:
           description:
             - The impairment read back from the interface's root qdiscs (netem, tbf), in the words of
-              O(links[].impairment) (C({delay: 40ms, loss: 1%, limit: 1000})), or null.
+              O(links[].impairment) (such as C(delay) V(40ms) and C(loss) V(1%)), or null.
           type: dict
     routes:
       description: Routes of the main table (and of declared tables), without IPv6 link-local ones. With O(facts=full).
