@@ -854,8 +854,8 @@ node:
           elements: str
         impairment:
           description:
-            - The impairment read back from the interface's root qdiscs (netem, tbf), in the words of
-              O(links[].impairment) (C({delay: 40ms, loss: 1%, limit: 1000})), or null.
+            - "The impairment read back from the interface's root qdiscs (netem, tbf), in the words of
+              O(links[].impairment) (C({delay: 40ms, loss: 1%, limit: 1000})), or null."
           type: dict
     routes:
       description: Routes of the main table (and of declared tables), without IPv6 link-local ones. With O(facts=full).
