@@ -195,7 +195,11 @@ def normalize(value, option):
     if uses_netem(canon) and 'limit' not in canon:
         canon['limit'] = NETEM_LIMIT
     if 'limit' in canon and not uses_netem(canon):
-        raise bad_option('%s.limit' % option, value['limit'], "only with one of netem's impairments (the queue of netem)")
+        # a queue without anything netem does: refused when nothing of netem is declared; dropped with the netem
+        # qdisc when what is declared is all zero (a ramp's end, loss: 0%)
+        if not any(value.get(key) is not None for key in NETEM_KEYS if key != 'limit'):
+            raise bad_option('%s.limit' % option, value['limit'], "only with one of netem's impairments (the queue of netem)")
+        del canon['limit']
     return canon or None
 
 

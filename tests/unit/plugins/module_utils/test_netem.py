@@ -577,3 +577,11 @@ def test_interpolate_leaves_nothing_tc_refuses():
     assert netem.interpolate(netem.normalize({'delay': '10ms', 'bandwidth': '1mbit'}, OPT), None, 1) is None
     assert netem.interpolate(netem.normalize({'delay': '10ms', 'bandwidth': '1mbit'}, OPT), None, 0.5) == {
         'delay': 5 * 10 ** 6, 'bandwidth': 62500, 'limit': 1000}
+
+
+def test_all_zero_netem_with_its_queue_is_no_impairment():
+    # a ramp's end (loss: 0%) carries the queue of its start: no netem qdisc, and no refusal of the limit
+    assert netem.normalize({'loss': '0%', 'limit': 1000}, 'ramp') is None
+    assert netem.normalize({'loss': '0%', 'limit': 1000, 'bandwidth': '1mbit'}, 'ramp') == {'bandwidth': 125000}
+    with pytest.raises(NsforgeError, match=r'^ramp\.limit: '):
+        netem.normalize({'limit': 1000}, 'ramp')
