@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # PID 1 of the guest (tests/vm/run.sh), started by the initramfs' /init on the
 # host's root filesystem (read-only virtio-9p under a tmpfs overlay): makes the
 # usual kernel filesystems, points module loading at the Debian kernel's modules
