@@ -60,7 +60,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-integration pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-integration vm-netem pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -127,7 +127,7 @@ lab-destroy: venv collection ## Tear the lab down (playbooks/destroy.yml)
 
 ## ---------------------------------------------------------------- tests
 
-TEST_STAGES := sanity units lint docs-lint galaxy integration molecule bench-quick matrix
+TEST_STAGES := sanity units lint docs-lint galaxy integration vm-netem molecule bench-quick matrix
 
 # The ansible-core versions the collection claims (meta/runtime.yml: requires_ansible >=2.17.0): each one's
 # sanity, build and install, and integration targets netns and matrix_smoke (.ci/matrix.sh).  The version in .venv
@@ -187,6 +187,9 @@ vm: vm-tools ## Build (once) the virtual machine of tests/vm: Debian's kernel wi
 
 vm-integration: venv tools vm collection ## Integration targets (TARGET=name) inside the tests/vm virtual machine
 	"$(ROOT)/tests/vm/run.sh" -- "$(ROOT)/tests/integration/run.sh" $(TARGET)
+
+vm-netem: venv tools vm collection ## The netem traffic tests (target netns_netem) inside the tests/vm virtual machine
+	"$(ROOT)/tests/vm/run.sh" -- "$(ROOT)/tests/integration/run.sh" netns_netem
 
 # Run from the checkout root: molecule sees galaxy.yml and takes its scenarios
 # from extensions/molecule/.  Each scenario runs in a sandbox of its own, with its

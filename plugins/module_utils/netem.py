@@ -375,6 +375,12 @@ def tc_commands(netns, ifname, want, have):
     commands = []
     if netem is not None:
         verb = 'change' if h_netem == netem else 'replace'
+        if verb == 'replace' and root is not None and root[0] == 'netem':
+            # another netem qdisc (another distribution, or not the collection's) goes first: the kernel refuses a
+            # netem that duplicates beside another netem of the tree ("cannot mix duplicating netems"), and a
+            # replace makes the new one before the old one goes
+            commands.append(base + ['del'] + dev + ['root'])
+            verb = 'add'
         commands.append(base + [verb] + dev + ['root', 'handle', _handle(netem), 'netem'] + netem_args(want))
         if tbf is not None:
             verb = 'change' if (h_netem == netem and h_tbf is not None) else 'add'

@@ -366,11 +366,13 @@ def test_changes_in_place_keep_the_handle():
 
 def test_a_new_distribution_is_a_new_qdisc():
     before = have({'delay': '40ms', 'jitter': '5ms'})
+    # the old netem qdisc goes first: the kernel refuses a duplicating netem beside another one in the tree
     assert commands({'delay': '40ms', 'jitter': '5ms', 'distribution': 'normal'}, before) == [
-        BASE + 'replace dev eth0 root handle 4e11: netem delay 40000us 5000us distribution normal %s limit 1000' % NETEM_ZEROS]
+        BASE + 'del dev eth0 root',
+        BASE + 'add dev eth0 root handle 4e11: netem delay 40000us 5000us distribution normal %s limit 1000' % NETEM_ZEROS]
     # and the token bucket under the old one goes with it: added again under the new one
     before = have({'delay': '40ms', 'jitter': '5ms', 'bandwidth': '1mbit'})
-    assert commands({'delay': '40ms', 'jitter': '5ms', 'distribution': 'pareto', 'bandwidth': '1mbit'}, before)[1] == (
+    assert commands({'delay': '40ms', 'jitter': '5ms', 'distribution': 'pareto', 'bandwidth': '1mbit'}, before)[2] == (
         BASE + 'add dev eth0 parent 4e12:1 handle 4e20: tbf rate 1000000bit burst 10000 latency 100ms')
 
 
@@ -402,6 +404,9 @@ def test_a_root_qdisc_of_someone_else_is_replaced_not_changed():
     foreign = have({'bandwidth': '1mbit'}, managed=False, root=('tbf', 0x10000))
     assert commands({'bandwidth': '1mbit'}, foreign) == [BASE + 'replace dev eth0 root handle 4e20: tbf rate 1000000bit burst 10000 latency 100ms']
     foreign = have(DELAY, managed=False, root=('netem', 0x10000))
+    assert commands(DELAY, foreign)[0] == BASE + 'del dev eth0 root'
+    assert commands(DELAY, foreign)[1].startswith(BASE + 'add dev eth0 root handle 4e10: netem')
+    foreign = have({'bandwidth': '1mbit'}, managed=False, root=('htb', 0x10000))
     assert commands(DELAY, foreign)[0].startswith(BASE + 'replace dev eth0 root handle 4e10: netem')
 
 
