@@ -60,7 +60,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-integration vm-netem pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-selftest vm-integration vm-netem pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -184,6 +184,9 @@ integration: venv tools collection ## Integration targets, each in a fresh sandb
 # that virtual machine (the host's root shared read-only; about 20 times slower than on the host, see tests/vm/README.md).
 vm: vm-tools ## Build (once) the virtual machine of tests/vm: Debian's kernel with netem and an initramfs in build/vm
 	"$(ROOT)/tests/vm/run.sh" --build
+
+vm-selftest: vm ## Netem's delay, loss and rate measured inside the tests/vm virtual machine (tests/vm/selftest.sh)
+	"$(ROOT)/tests/vm/run.sh" -- "$(ROOT)/tests/vm/selftest.sh"
 
 vm-integration: venv tools vm collection ## Integration targets (TARGET=name) inside the tests/vm virtual machine
 	"$(ROOT)/tests/vm/run.sh" -- "$(ROOT)/tests/integration/run.sh" $(TARGET)
