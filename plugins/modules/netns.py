@@ -147,7 +147,7 @@ options:
             description:
               - How the peer misbehaves on what it sends, as O(links[].impairment) for this end of the veth.
             type: dict
-            suboptions:
+            suboptions: &impairment_options
               delay:
                 description: The time each packet is held, such as C(40ms).
                 type: str
@@ -279,80 +279,7 @@ options:
           - While a O(timeline) runs, the links it drives keep the state and impairment it gives them; the declared ones
             come back when it ends.
         type: dict
-        suboptions:
-          delay:
-            description: The time each packet is held, such as C(40ms).
-            type: str
-          jitter:
-            description: Random variation of the delay, up to the delay itself, such as C(5ms); needs O(links[].impairment.delay).
-            type: str
-          correlation:
-            description: How much each packet's jitter depends on the previous one's, such as C(25%); needs O(links[].impairment.jitter).
-            type: str
-          distribution:
-            description: The shape of the jitter; needs O(links[].impairment.jitter). Defaults to V(uniform).
-            type: str
-            choices: [uniform, normal, pareto, paretonormal]
-          loss:
-            description: Probability of dropping each packet at random, such as C(1%).
-            type: str
-          loss_correlation:
-            description: How much each drop depends on the previous packet's fate, such as C(25%) (bursts of loss).
-            type: str
-          gemodel:
-            description:
-              - Loss in bursts, by the Gilbert-Elliott model of two states; instead of O(links[].impairment.loss).
-            type: dict
-            suboptions:
-              p:
-                description: Probability of going from the good state to the bad one, per packet, such as C(1%).
-                type: str
-                required: true
-              r:
-                description: Probability of going back from the bad state to the good one. Defaults to C(100%).
-                type: str
-              loss_bad:
-                description: Probability of losing a packet in the bad state. Defaults to C(100%).
-                type: str
-              loss_good:
-                description: Probability of losing a packet in the good state. Defaults to C(0%).
-                type: str
-          duplicate:
-            description: Probability of sending a packet twice, such as C(1%).
-            type: str
-          duplicate_correlation:
-            description: Correlation of O(links[].impairment.duplicate) with the previous packet.
-            type: str
-          corrupt:
-            description: Probability of flipping a random bit of a packet, such as C(0.1%).
-            type: str
-          corrupt_correlation:
-            description: Correlation of O(links[].impairment.corrupt) with the previous packet.
-            type: str
-          reorder:
-            description:
-              - Probability of sending a packet at once, ahead of the delayed ones (so out of order), such as C(25%); needs
-                O(links[].impairment.delay) to have any effect.
-            type: str
-          reorder_correlation:
-            description: Correlation of O(links[].impairment.reorder) with the previous packet.
-            type: str
-          gap:
-            description: With O(links[].impairment.reorder), reorder only every Nth packet.
-            type: int
-          rate:
-            description:
-              - netem's rate, such as C(1mbit) - each packet takes the time it would need on a link of that speed (the
-                delay grows with the packet's size); packets beyond netem's queue (O(links[].impairment.limit)) are dropped.
-            type: str
-          limit:
-            description: Length of netem's queue, in packets. Defaults to C(1000).
-            type: int
-          bandwidth:
-            description:
-              - A cap on the rate at which the interface sends, such as C(10mbit), by a token bucket (tbf) that holds 10 ms
-                of the rate (at least 10,000 bytes) and lets a packet wait up to 100 ms before dropping it. Works without netem.
-            type: str
+        suboptions: *impairment_options
   routes:
     description:
       - Routes inside the namespace. A route is identified by its table, destination and metric; one that exists with
