@@ -41,12 +41,9 @@ tbf = [q for q in roots if q["kind"] == "tbf"]
 print(tbf[0]["options"]["rate"] if tbf else "none:" + ",".join(q["kind"] for q in roots))'
 }
 transfer() {  # transfer FROM TO ADDRESS: bytes per second of a 2-second TCP transfer from node FROM to ADDRESS in TO
-  local rpid
-  ip netns exec "$2" "$python" "$here/files/xfer.py" recv "$3" 5201 2 >"$out/xfer.json" &
-  rpid=$!
-  timeout 60 ip netns exec "$1" "$python" "$here/files/xfer.py" send "$3" 5201 || fail "the sender $1 -> $3 failed"
-  wait "$rpid" || fail "the receiver in $2 failed"
-  "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(int(r["bytes"] / r["seconds"]))' "$out/xfer.json"
+  timeout 60 "$python" "$here/../netns_impairment/files/tcp_rate.py" measure "$1" "$2" "$3" --seconds 2 >"$out/xfer.json" \
+    || fail "the transfer $1 -> $3 failed"
+  "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(int(r["bits_per_second"] / 8))' "$out/xfer.json"
 }
 ratio_below() {  # ratio_below A B MAX: A / B < MAX
   "$python" -c 'import sys; a, b, m = map(float, sys.argv[1:]); sys.exit(0 if b > 0 and a / b < m else 1)' "$@"
