@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import ipaddress
 import json
 import re
 
@@ -73,19 +74,47 @@ def link_key(link):
 
 
 def declared_links(decls):
-    """{(node, ifname): {'state', 'impairment'}} of every interface a netns task declares (validated node
-    declarations, netns_options): its links, and the peers of its veths placed in a node. A peer is always up."""
+    """{(node, ifname): {'state', 'impairment', 'after_up'}} of every interface a netns task declares (validated node
+    declarations, netns_options): its links, and the peers of its veths placed in a node. A peer is always up.
+    after_up: the commands that put back what the kernel drops when an interface goes down (its IPv6 addresses, the
+    routes through it), run after a timeline sets it up again."""
     found = {}
-    for decl in decls:
-        if decl['state'] != 'present':
-            continue
+    by_name = dict((decl['name'], decl) for decl in decls if decl['state'] == 'present')
+    for decl in by_name.values():
         for link in decl['links']:
             found[(decl['name'], link['name'])] = {'state': link.get('state') or 'up',
-                                                   'impairment': link.get('impairment') or None}
+                                                   'impairment': link.get('impairment') or None,
+                                                   'after_up': _after_up(decl, link['name'], link.get('addresses'))}
             peer = link.get('peer')
             if peer is not None and peer.get('netns') is not None:
-                found[(peer['netns'], peer['name'])] = {'state': 'up', 'impairment': peer.get('impairment') or None}
+                found[(peer['netns'], peer['name'])] = {
+                    'state': 'up', 'impairment': peer.get('impairment') or None,
+                    'after_up': _after_up(by_name.get(peer['netns']), peer['name'], peer.get('addresses'), peer['netns'])}
     return found
+
+
+def _after_up(decl, ifname, addresses, node=None):
+    """ip's argument vectors that set again, on an interface that comes up, its declared addresses (the kernel
+    flushes the IPv6 ones on down) and the declared routes of its node through it (which go with it)."""
+    node = node or decl['name']
+    out = []
+    networks = []
+    for cidr in addresses or []:
+        out.append(['ip', '-n', node, 'addr', 'replace', cidr, 'dev', ifname] + (['nodad'] if ':' in cidr else []))
+        networks.append(ipaddress.ip_interface(cidr).network)
+    for route in (decl or {}).get('routes') or []:
+        gateway = route.get('gateway')
+        through = route.get('dev') == ifname or (
+            route.get('dev') is None and gateway is not None
+            and any(ipaddress.ip_address(gateway) in net for net in networks if net.version == ipaddress.ip_address(gateway).version))
+        if not through:
+            continue
+        argv = ['ip', '-n', node, '-%d' % route['family'], 'route', 'replace', route['dst']]
+        if gateway is not None:
+            argv += ['via', gateway]
+        argv += ['dev', ifname, 'metric', str(route['metric']), 'table', str(route['table']), 'proto', 'static']
+        out.append(argv)
+    return out
 
 
 def _parse_link(value, option, declared, single, absent):
@@ -315,6 +344,8 @@ def _reset(link, status, state_driven, impairment_driven):
     out = {'clear': [], 'apply': []}
     if link in state_driven:
         out['apply'].append(_state_argv(link, status['state']))
+        if status['state'] == 'up':
+            out['apply'].extend(status.get('after_up') or [])
     if link in impairment_driven:
         out['clear'].append(['tc', '-n', link[0], 'qdisc', 'del', 'dev', link[1], 'root'])
         out['apply'].extend(netem.transition(link[0], link[1], status['impairment'], None))
@@ -338,7 +369,8 @@ def compile_plan(timeline, declared):
     actions.sort(key=lambda item: item[:3])
     end = max([item[0] for item in actions] + [s['at'] + s['for'] for s in timeline['steps'] if s['for'] is not None])
     driven = sorted(state_driven | impairment_driven)
-    current = dict((link, {'state': declared[link]['state'], 'impairment': declared[link]['impairment']}) for link in driven)
+    current = dict((link, {'state': declared[link]['state'], 'impairment': declared[link]['impairment'],
+                           'after_up': declared[link].get('after_up') or []}) for link in driven)
     events = []
     for t, index, _order, words, targets in actions:
         events.append(_event(t, index, words, targets, current, state_driven, impairment_driven))
@@ -359,14 +391,18 @@ def compile_plan(timeline, declared):
 
 def _event(t, index, words, targets, current, state_driven, impairment_driven):
     argv = []
+    after = []
     for link in sorted(targets):
         target = targets[link]
         if 'state' in target:
             argv.append(_state_argv(link, target['state']))
+            if target['state'] == 'up':
+                after.extend(current[link].get('after_up') or [])
             current[link]['state'] = target['state']
         if 'impairment' in target:
             argv.extend(netem.transition(link[0], link[1], target['impairment'], current[link]['impairment']))
             current[link]['impairment'] = target['impairment']
+    argv.extend(after)
     reset = dict((link_key(link), _reset(link, current[link], state_driven, impairment_driven)) for link in sorted(targets))
     return {'t': seconds(t), 'step': index, 'words': words, 'argv': argv, 'reset': reset}
 

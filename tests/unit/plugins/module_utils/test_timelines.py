@@ -191,8 +191,33 @@ def test_declared_links_of_a_task():
         {'name': 'eth1', 'state': 'down', 'impairment': {'delay': 1}, 'peer': {'name': 'p1', 'netns': 'r2'}},
         {'name': 'eth2', 'state': 'up', 'peer': {'name': 'h2', 'netns': None}}]},
         {'name': 'r9', 'state': 'absent', 'links': []}]
+    up = dict(UP, after_up=[])
     assert timelines.declared_links(decls) == {
-        ('r1', 'eth1'): {'state': 'down', 'impairment': {'delay': 1}}, ('r2', 'p1'): UP, ('r1', 'eth2'): UP}
+        ('r1', 'eth1'): {'state': 'down', 'impairment': {'delay': 1}, 'after_up': []}, ('r2', 'p1'): up, ('r1', 'eth2'): up}
+
+
+def test_an_interface_that_comes_up_gets_its_addresses_and_routes_back():
+    # the kernel flushes an interface's IPv6 addresses and the routes through it when it goes down
+    route = {'family': 4, 'dst': '10.9.0.0/16', 'gateway': '10.0.0.2', 'dev': None, 'metric': 0, 'table': 254}
+    other = dict(route, dst='10.8.0.0/16', gateway='10.7.0.1')
+    by_dev = {'family': 6, 'dst': 'fd09::/64', 'gateway': None, 'dev': 'eth1', 'metric': 1024, 'table': 254}
+    decls = [{'name': 'r1', 'state': 'present', 'routes': [route, other, by_dev], 'links': [
+        {'name': 'eth1', 'state': 'up', 'addresses': ['10.0.0.1/30', 'fd00::1/64'],
+         'peer': {'name': 'eth1', 'netns': 'r2', 'addresses': ['10.0.0.2/30']}}]},
+        {'name': 'r2', 'state': 'present', 'links': [], 'routes': [dict(route, dst='10.1.0.0/16', gateway='10.0.0.1')]}]
+    found = timelines.declared_links(decls)
+    assert found[('r1', 'eth1')]['after_up'] == [
+        ['ip', '-n', 'r1', 'addr', 'replace', '10.0.0.1/30', 'dev', 'eth1'],
+        ['ip', '-n', 'r1', 'addr', 'replace', 'fd00::1/64', 'dev', 'eth1', 'nodad'],
+        ['ip', '-n', 'r1', '-4', 'route', 'replace', '10.9.0.0/16', 'via', '10.0.0.2', 'dev', 'eth1', 'metric', '0', 'table', '254',
+         'proto', 'static'],
+        ['ip', '-n', 'r1', '-6', 'route', 'replace', 'fd09::/64', 'dev', 'eth1', 'metric', '1024', 'table', '254', 'proto', 'static']]
+    assert found[('r2', 'eth1')]['after_up'][-1][:8] == ['ip', '-n', 'r2', '-4', 'route', 'replace', '10.1.0.0/16', 'via']
+    plan = timelines.compile_plan(timelines.validate(
+        {'name': 't', 'state': 'present', 'steps': [step(link=['r1:eth1'], at='1s', state='down', hold='1s')]}, found), found)
+    up = [e for e in plan['events'] if e['words'].startswith('r1:eth1 up')][0]
+    assert up['argv'][0] == ['ip', '-n', 'r1', 'link', 'set', 'dev', 'eth1', 'up']
+    assert up['argv'][1:] == found[('r1', 'eth1')]['after_up']
 
 
 # ---- errors
