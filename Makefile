@@ -44,11 +44,13 @@ LAB_DESTROY_PLAYBOOK ?= playbooks/destroy.yml
 # ping: the molecule scenario's verify step.
 # tini: PID 1 of services; nft: the netlab role's NAT; dot: its topology pictures; sysctl: host forwarding
 # with NAT; nsenter, findmnt: the default lab's proofs; sshd, ssh, ssh-keygen: the simulated fleet of tests/fleet
-# (and the nsenter connection's test); bird: the routers of the example OSPF lab (netlab_ospf).
+# (and the nsenter connection's test); bird: the routers of the example OSPF lab (netlab_ospf); debootstrap and
+# systemd-nspawn: the fleet's systemd hosts (tests/fleet/rootfs, the reboot targets).
 LAB_TOOLS := ip:iproute2 git:git tar:tar ping:iputils-ping tini:tini nft:nftables dot:graphviz sysctl:procps \
   nsenter:util-linux findmnt:util-linux
 TEST_TOOLS := $(LAB_TOOLS) unshare:util-linux shellcheck:shellcheck ping:iputils-ping tini:tini ps:procps ipcmk:util-linux getsubids:uidmap sshd:openssh-server \
-  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd bird:bird2
+  ssh:openssh-client ssh-keygen:openssh-client systemd-analyze:systemd systemd-escape:systemd bird:bird2 \
+  debootstrap:debootstrap systemd-nspawn:systemd-container
 # The virtual machine of tests/vm (a kernel with netem, which this machine's lacks): qemu (TCG) and a static busybox.
 VM_TOOLS := qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
 
@@ -60,7 +62,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # ansible-test and the tests find python3.X here before the failing pyenv shims.
 export PATH := $(PYBIN):$(VBIN):$(PATH)
 
-.PHONY: test-home help lab lab-destroy venv tools lab-tools vm-tools vm vm-selftest vm-integration vm-netem pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
+.PHONY: test-home help lab lab-destroy venv tools lab-tools fleet-rootfs vm-tools vm vm-selftest vm-integration vm-netem pythons copy collection test sanity units integration molecule lint docs docs-lint galaxy matrix test-matrix bench bench-quick bench-fleet clean distclean
 
 help: ## Show this help
 	@echo "nsforge.linux make targets:"
@@ -177,8 +179,14 @@ units: venv copy ## pytest tests/unit (on the collection copy; no tests is a fai
 	@cd "$(COPY)" && rc=0 && PYTHONPATH="$(BUILD)" "$(VBIN)/python" -m pytest -p no:cacheprovider tests/unit || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests under tests/unit" >&2; fi; exit $$rc
 
-integration: venv tools collection ## Integration targets, each in a fresh sandbox (TARGET=name for one)
+integration: venv tools collection fleet-rootfs ## Integration targets, each in a fresh sandbox (TARGET=name for one)
 	"$(ROOT)/tests/integration/run.sh" $(TARGET)
+
+# The root file system of the fleet's systemd hosts (tests/fleet/rootfs/: debootstrap, about a minute), cached in
+# build/fleet-rootfs/<recipe hash>/ and rebuilt when the recipe changes. It needs Debian's archive, so it is built
+# before the sandboxes of the targets (which have no network).
+fleet-rootfs: venv tools ## Build (once) the root file system of the fleet's systemd hosts in build/fleet-rootfs
+	"$(ROOT)/tests/fleet/rootfs/build.sh" "$(BUILD)/fleet-rootfs" "$(VBIN)/pip"
 
 # tests/vm: the Debian kernel (with netem) and the initramfs, cached in build/vm/; then integration targets in
 # that virtual machine (the host's root shared read-only; about 20 times slower than on the host, see tests/vm/README.md).

@@ -5,7 +5,9 @@
 
 Run it inside the throwaway test sandbox (tests/sandbox.sh), never on a machine's own namespaces.
 
-    python3 tests/fleet/fleet.py up --dir DIR [--hosts K] [--python PY] [--port 22]
+    python3 tests/fleet/fleet.py up --dir DIR [--hosts K] [--python PY] [--port 22] [--kind namespaces|systemd]
+    python3 tests/fleet/fleet.py ssh --dir DIR fleet2 -- systemctl is-active ssh   # a command over SSH, as root
+    python3 tests/fleet/fleet.py reboot --dir DIR fleet2    # (systemd hosts) systemctl reboot; wait until it is back
     python3 tests/fleet/fleet.py pid --dir DIR fleet2        # PID of fleet2's init, for nsenter -t PID -n -m ...
     python3 tests/fleet/fleet.py exec --dir DIR fleet2 -- ip netns list
     python3 tests/fleet/fleet.py sshd --dir DIR fleet2 stop  # or start: fleet2 becomes unreachable / reachable
@@ -22,6 +24,9 @@ Host i (1..K) is named fleet<i> (its hostname too) and has:
     <root>/<NSFORGE_CGROUP_PARENT>/fleet<i>, so services of the same name on two hosts never share a cgroup;
   - lo up and eth0, a veth to the bridge fleetbr (10.236.0.1/24) in the sandbox, with 10.236.0.(10+i)/24;
   - sshd (root by key only) listening on 10.236.0.(10+i) only.
+With --kind systemd, each host is instead a machine whose PID 1 is systemd and that reboots for real
+(tests/fleet/systemd_host.py): the root file system of tests/fleet/rootfs/ booted by systemd-nspawn, same names,
+addresses and key; its Python is /usr/bin/python3.
 DIR receives the controller's key pair (id_ed25519), the inventory (inventory.ini, group fleet) and state.json.
 The default number of hosts is $FLEET_HOSTS, else 5 (at most 240). One fleet per sandbox: the bridge and the
 addresses are fixed. The hosts reach each other on the bridge (for tunnels between hosts).
@@ -39,6 +44,8 @@ import subprocess
 import sys
 import time
 
+import systemd_host
+
 BRIDGE = 'fleetbr'
 NETWORK = '10.236.0'
 PREFIX = 24
@@ -50,6 +57,8 @@ CGROUP_ROOT = '/sys/fs/cgroup'
 CGROUP_V1 = ('memory', 'pids', 'cpu')
 # /root stays shared (the controller's Python may live there, as pyenv's does); ~/.ansible, where Ansible puts
 # its temporary files on a managed host, is private
+DEFAULT_ROOTFS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               '..', '..', 'build', 'fleet-rootfs', 'current', 'root'))
 PRIVATE_TMPFS = (('/run', '0755'), ('/tmp', '1777'), ('/root/.ansible', '0700'))
 
 
@@ -290,7 +299,7 @@ def init_pid(unshare_pid):
     return child()
 
 
-def up(folder, count, python, port):
+def up(folder, count, python, port, kind='namespaces', rootfs=None):
     if not 1 <= count <= MAX_HOSTS:
         raise FleetError('hosts: expected 1 to %d, got %d' % (MAX_HOSTS, count))
     if os.path.exists(state_path(folder)):
@@ -307,11 +316,13 @@ def up(folder, count, python, port):
     os.makedirs('/root/.ansible', mode=0o700, exist_ok=True)
     parent = cgroup_parent()
     state = {'folder': folder, 'port': port, 'python': python, 'bridge': BRIDGE, 'cgroup_parent': parent,
-             'key': key, 'inventory': os.path.join(folder, 'inventory.ini'), 'hosts': []}
+             'key': key, 'inventory': os.path.join(folder, 'inventory.ini'), 'hosts': [], 'kind': kind}
     if not link_exists(BRIDGE):
         run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'])
         run(['ip', 'addr', 'add', '%s.1/%d' % (NETWORK, PREFIX), 'dev', BRIDGE])
         run(['ip', 'link', 'set', BRIDGE, 'up'])
+    if kind == 'systemd':
+        return up_systemd(state, count, rootfs, public)
     me = os.path.abspath(__file__)
     started = []
     try:
@@ -359,6 +370,102 @@ def up(folder, count, python, port):
     return state
 
 
+def up_systemd(state, count, rootfs, public):
+    """Boot count systemd hosts (systemd_host.py) at once and wait until each has finished booting."""
+    if port_of(state) != 22:
+        raise FleetError('--port: systemd hosts run sshd on port 22')
+    rootfs = os.path.realpath(rootfs or '')
+    state['python'] = systemd_host.PYTHON
+    state['rootfs'] = rootfs
+    folder = state['folder']
+    try:
+        for index in range(1, count + 1):
+            name = host_name(index)
+            try:
+                systemd_host.prepare(folder, name, address(index), PREFIX, '%s.1' % NETWORK, rootfs, public.decode())
+            except systemd_host.HostError as exc:
+                raise FleetError(str(exc))
+            host = {'index': index, 'name': name, 'address': address(index), 'veth': 'vb-' + name, 'kind': 'systemd',
+                    'keeper': systemd_host.start_keeper(os.path.abspath(__file__), folder, name, BRIDGE)}
+            state['hosts'].append(host)
+            save(folder, state)
+        for host in state['hosts']:
+            wait_booted(state, host, 0)
+    except BaseException:
+        down(folder)
+        raise
+    write_inventory(state)
+    return state
+
+
+def port_of(state):
+    return state['port']
+
+
+def ssh_argv(state, host, command, timeout=5):
+    return ['ssh', '-i', state['key'], '-p', str(state['port']), '-o', 'StrictHostKeyChecking=no',
+            '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes',
+            '-o', 'ConnectTimeout=%d' % timeout, 'root@%s' % host['address'], '--'] + list(command)
+
+
+def ssh(state, host, command, timeout=5):
+    """(exit status, output) of a command on the host over SSH."""
+    proc = subprocess.run(ssh_argv(state, host, command, timeout), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, check=False)
+    return proc.returncode, proc.stdout.decode(errors='replace')
+
+
+def wait_booted(state, host, after_boot, timeout=120.0):
+    """Wait until boot number > after_boot of a systemd host answers over SSH and systemd says it finished booting;
+    the boot's timeline: {boot, nspawn (its start, epoch), ssh (first answer), running (booted), state}."""
+    deadline = time.time() + timeout
+    folder = state['folder']
+
+    def booted():
+        entries = [e for e in systemd_host.boots(folder, host['name']) if e['boot'] > after_boot]
+        if any(e['event'] == 'end' for e in entries):
+            raise FleetError('%s stopped while booting (status %s); its console: %s' % (
+                host['name'], [e for e in entries if e['event'] == 'end'][-1]['status'],
+                systemd_host.paths(folder, host['name'])['console']))
+        return [e for e in entries if e['event'] == 'boot']
+    wait_for(lambda: booted(), '%s to boot' % host['name'], timeout)
+    entry = booted()[-1]
+    wait_for(lambda: listening(host['address'], 22), 'sshd of %s' % host['name'], max(1.0, deadline - time.time()))
+    reached = time.time()
+    status, out = ssh(state, host, ['systemctl', 'is-system-running', '--wait'], timeout=10)
+    if out.strip() not in ('running', 'degraded'):
+        raise FleetError('%s booted to state %r (ssh status %d)' % (host['name'], out.strip(), status))
+    return {'boot': entry['boot'], 'nspawn': entry['time'], 'ssh': reached, 'running': time.time(),
+            'state': out.strip()}
+
+
+def reboot(state, host, timeout=120.0):
+    """`systemctl reboot` on a systemd host over SSH; wait until it is back. Its timeline, seconds from the request:
+    {down (the old boot ended), boot (nspawn started again), ssh, running}, and the new boot's number and state."""
+    if host.get('kind') != 'systemd':
+        raise FleetError('reboot: %s is not a systemd host (fleet.py up --kind systemd)' % host['name'])
+    before = [e for e in systemd_host.boots(state['folder'], host['name']) if e['event'] == 'boot'][-1]['boot']
+    asked = time.time()
+    ssh(state, host, ['systemctl', 'reboot'])
+    back = wait_booted(state, host, before, timeout)
+    ended = [e for e in systemd_host.boots(state['folder'], host['name']) if e['event'] == 'end' and e['boot'] == before]
+    if not ended or ended[-1]['status'] != systemd_host.REBOOT_STATUS:
+        raise FleetError('%s did not reboot: its boot %d ended with %s' % (host['name'], before, ended))
+    return {'host': host['name'], 'boot': back['boot'], 'state': back['state'], 'requested': asked,
+            'down': round(ended[-1]['time'] - asked, 3), 'nspawn': round(back['nspawn'] - asked, 3),
+            'ssh': round(back['ssh'] - asked, 3), 'running': round(back['running'] - asked, 3)}
+
+
+def host_pid(state, host):
+    """The sandbox PID of a host's PID 1 (for nsenter -t PID)."""
+    if host.get('kind') != 'systemd':
+        return host['pid']
+    pid = systemd_host.leader(state['folder'], host['name'])
+    if pid is None:
+        raise FleetError('%s is not up (rebooting or stopped)' % host['name'])
+    return pid
+
+
 def write_inventory(state):
     lines = ['# The simulated fleet of tests/fleet/fleet.py (gone with its sandbox)', '[fleet]']
     lines += ['%s ansible_host=%s' % (h['name'], h['address']) for h in state['hosts']]
@@ -385,11 +492,16 @@ def down(folder):
     except FleetError:
         return
     for host in state['hosts']:
+        if host.get('kind') == 'systemd':
+            systemd_host.stop(state['folder'], host['name'], host['keeper'])
+            continue
         try:
             os.kill(host['pid'], signal.SIGKILL)
         except ProcessLookupError:
             pass
     for host in state['hosts']:
+        if host.get('kind') == 'systemd':
+            continue
         try:
             os.waitpid(host['unshare_pid'], 0)
         except ChildProcessError:
@@ -442,6 +554,10 @@ def main(argv=None):
     p_up.add_argument('--hosts', type=int, default=int(os.environ.get('FLEET_HOSTS') or 5))
     p_up.add_argument('--python', default=sys.executable, help='ansible_python_interpreter of the hosts')
     p_up.add_argument('--port', type=int, default=22)
+    p_up.add_argument('--kind', choices=['namespaces', 'systemd'], default='namespaces',
+                      help='namespaces (default): sshd in namespaces; systemd: machines whose PID 1 is systemd')
+    p_up.add_argument('--rootfs', default=os.environ.get('FLEET_ROOTFS') or DEFAULT_ROOTFS,
+                      help='(systemd) the root file system to boot (default: %(default)s, `make fleet-rootfs`)')
     sub.add_parser('down', help='stop every host and remove the bridge')
     p_pid = sub.add_parser('pid', help="print the PID of a host's init (for nsenter -t PID)")
     p_exec = sub.add_parser('exec', help="run a command in a host's network, mount, UTS and PID namespaces")
@@ -449,24 +565,32 @@ def main(argv=None):
     p_link = sub.add_parser('link', help="take a host's veth down or up")
     sub.add_parser('counters', help='bytes to and from each host (JSON)')
     sub.add_parser('status', help='the fleet as JSON')
+    p_ssh = sub.add_parser('ssh', help='run a command on a host over SSH, as root')
+    p_reboot = sub.add_parser('reboot', help='(systemd hosts) systemctl reboot; wait until back; print its timeline')
+    p_keep = sub.add_parser('_keep')
+    p_keep.add_argument('--name', required=True)
+    p_keep.add_argument('--bridge', required=True)
     p_init = sub.add_parser('_init')
     p_init.add_argument('--index', type=int, required=True)
     p_init.add_argument('--cgroup-parent', required=True)
     p_init.add_argument('--keep', action='append', default=[], help='a path that must stay visible on the host')
     for p in (p_up, sub.choices['down'], p_pid, p_exec, p_sshd, p_link, sub.choices['counters'],
-              sub.choices['status'], p_init):
+              sub.choices['status'], p_init, p_ssh, p_reboot, p_keep):
         p.add_argument('--dir', required=True, help='the fleet folder (keys, inventory, state)')
-    for p in (p_pid, p_exec, p_sshd, p_link):
+    for p in (p_pid, p_exec, p_sshd, p_link, p_ssh, p_reboot):
         p.add_argument('host', help='fleet<i>, i or the address')
     p_exec.add_argument('command', nargs=argparse.REMAINDER)
+    p_ssh.add_argument('command', nargs=argparse.REMAINDER)
     p_sshd.add_argument('action', choices=['start', 'stop'])
     p_link.add_argument('action', choices=['up', 'down'])
     args = parser.parse_args(argv)
     try:
         if args.cmd == '_init':
             host_init(args.dir, args.index, args.cgroup_parent, args.keep)
+        elif args.cmd == '_keep':
+            systemd_host.keep(args.dir, args.name, args.bridge)
         elif args.cmd == 'up':
-            state = up(args.dir, args.hosts, args.python, args.port)
+            state = up(args.dir, args.hosts, args.python, args.port, args.kind, args.rootfs)
             print('%d hosts up; inventory %s' % (len(state['hosts']), state['inventory']))
         elif args.cmd == 'down':
             down(args.dir)
@@ -478,13 +602,24 @@ def main(argv=None):
                 print(json.dumps(state, indent=1, sort_keys=True))
             else:
                 host = find_host(state, args.host)
+                command = getattr(args, 'command', None) or []
+                command = command[1:] if command[:1] == ['--'] else command
                 if args.cmd == 'pid':
-                    print(host['pid'])
+                    print(host_pid(state, host))
                 elif args.cmd == 'exec':
-                    command = args.command[1:] if args.command[:1] == ['--'] else args.command
                     if not command:
                         raise FleetError('exec: give a command after the host')
-                    os.execvp('nsenter', ['nsenter', '-t', str(host['pid']), '-n', '-m', '-u', '-p', '--'] + command)
+                    os.execvp('nsenter', ['nsenter', '-t', str(host_pid(state, host)), '-n', '-m', '-u', '-p', '--']
+                              + command)
+                elif args.cmd == 'ssh':
+                    if not command:
+                        raise FleetError('ssh: give a command after the host')
+                    os.execvp('ssh', ssh_argv(state, host, command))
+                elif args.cmd == 'reboot':
+                    print(json.dumps(reboot(state, host), sort_keys=True))
+                elif args.cmd == 'sshd' and host.get('kind') == 'systemd':
+                    run(['nsenter', '-t', str(host_pid(state, host)), '-m', '-p', '--', 'systemctl', args.action,
+                         'ssh.service'])
                 elif args.cmd == 'sshd':
                     (sshd_start if args.action == 'start' else sshd_stop)(host, state['port'])
                 elif args.cmd == 'link':
