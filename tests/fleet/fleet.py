@@ -428,7 +428,7 @@ def wait_booted(state, host, after_boot, timeout=120.0):
                 host['name'], [e for e in entries if e['event'] == 'end'][-1]['status'],
                 systemd_host.paths(folder, host['name'])['console']))
         return [e for e in entries if e['event'] == 'boot']
-    wait_for(lambda: booted(), '%s to boot' % host['name'], timeout)
+    wait_for(booted, '%s to boot' % host['name'], timeout)
     entry = booted()[-1]
     wait_for(lambda: listening(host['address'], 22), 'sshd of %s' % host['name'], max(1.0, deadline - time.time()))
     reached = time.time()
