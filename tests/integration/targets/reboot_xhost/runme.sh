@@ -3,9 +3,11 @@
 # by a VXLAN tunnel between the hosts' underlay addresses, every node persisted and r2's web server supervised by
 # systemd (topology.yml). Deployed, r1 pings r2 and fetches a page from it. Then fleet2 reboots for real
 # (systemctl reboot) and, WITHOUT any Ansible run:
-#   - r2's end of the tunnel is back (ip -d -j link: the same VNI, local, remote and port), its sysctl too;
+#   - r2's end of the tunnel is back (ip -d -j link: the same VNI, local, remote, port and MAC address, which the
+#     planner derives from the lab for a persisted node's tunnel end), its sysctl too;
 #   - r1 on fleet1 reaches r2 again (a ping every 0.2 s from before the reboot gives the seconds from the request to
-#     the first reply), and the web server answers from r2's network namespace, started by its unit;
+#     the first reply: within 8 s of the boot, as r1's neighbour entry for r2's MAC stays good), and the web server
+#     answers from r2's network namespace, started by its unit;
 #   - r2's unit was restored before fleet2's underlay address existed (it runs before network-pre.target, the
 #     address after it, as on a real host): the kernel takes a tunnel whose local address is not there yet;
 #   - fleet1 is untouched: r1's namespace and its tunnel end keep their inode and ifindex.
@@ -55,9 +57,9 @@ expect() {  # expect WHAT WANT GOT
 jq1() {  # jq1 EXPR: a Python expression of j (the JSON on stdin)
   python -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
-tunnel() {  # tunnel HOST NODE: "vni local remote port" of the node's eth1, a vxlan whose socket is in the host
+tunnel() {  # tunnel HOST NODE: "vni local remote port mac" of the node's eth1, a vxlan whose socket is in the host
   over "$1" ip -d -j -n "$2" link show dev eth1 |
-    jq1 "(lambda i: ' '.join(str(i['linkinfo']['info_data'][k]) for k in ('id', 'local', 'remote', 'port'))
+    jq1 "(lambda i: ' '.join([str(i['linkinfo']['info_data'][k]) for k in ('id', 'local', 'remote', 'port')] + [i['address']])
           if i['linkinfo']['info_kind'] == 'vxlan' and 'link_netnsid' in i else 'not a vxlan of the host: %s' % i)(j[0])"
 }
 ifindex() { over "$1" ip -j -n "$2" link show dev eth1 | jq1 "j[0]['ifindex']"; }
@@ -83,10 +85,12 @@ for h in fleet1 fleet2; do
 done
 t1=$(tunnel fleet1 r1)
 t2=$(tunnel fleet2 r2)
-read -r vni local1 remote1 port <<<"$t1"
-expect "r1:eth1 on fleet1 (vni local remote port)" "$vni 10.236.0.11 10.236.0.12 4789" "$t1"
-expect "r2:eth1 on fleet2 (vni local remote port)" "$vni 10.236.0.12 10.236.0.11 4789" "$t2"
-[ "$local1 $remote1 $port" = "10.236.0.11 10.236.0.12 4789" ]
+read -r vni _ _ _ mac1 <<<"$t1"
+read -r _ _ _ _ mac2 <<<"$t2"
+expect "r1:eth1 on fleet1 (vni local remote port mac)" "$vni 10.236.0.11 10.236.0.12 4789 $mac1" "$t1"
+expect "r2:eth1 on fleet2 (vni local remote port mac)" "$vni 10.236.0.12 10.236.0.11 4789 $mac2" "$t2"
+# a persisted node's end of a tunnel has a MAC address of the lab's (locally administered), the same after a reboot
+case "$mac1 $mac2" in 02:*\ 02:*) ;; *) echo "tunnel ends' MAC addresses: $mac1 $mac2 (expected 02:...)" >&2; exit 1 ;; esac
 r2=$(over fleet2 ip -j -4 -n r2 addr show dev eth1 | jq1 "j[0]['addr_info'][0]['local']")
 ping_from_r1 "$r2"
 expect "HTTP status from r2:8080" 200 "$(fetch_from_r1 "http://$r2:8080/")"
@@ -134,10 +138,15 @@ pinger=
 [ -n "$reply" ] || { tail -20 "$out/ping.log" >&2; echo "r1 never reached r2 again within 30 s of the reboot" >&2; exit 1; }
 read -r seconds replies_before <<<"$reply"
 [ "$replies_before" -gt 0 ] || { echo "the pinger had no reply before the reboot" >&2; exit 1; }
+# r2 comes back with the same MAC address, so r1's neighbour entry for it stays good: the first reply comes within
+# seconds of the boot, not when that entry expires (15 to 45 s later, as with a new random MAC)
+running=$(jq1 "j['running']" <"$out/reboot.json")
+python -c "import sys; sys.exit(float('$seconds') > float('$running') + 8)" ||
+  { echo "first reply ${seconds}s after the reboot request, booted at ${running}s: more than 8 s later" >&2; exit 1; }
 
 # ---- after the reboot, no Ansible run: a new boot, the node, its tunnel, its sysctl, the service
 expect "boots in fleet2's journal" "$((boots_before + 1))" "$(over fleet2 journalctl --list-boots --no-pager -q | wc -l)"
-expect "r2:eth1 after the reboot (vni local remote port)" "$t2" "$(tunnel fleet2 r2)"
+expect "r2:eth1 after the reboot (vni local remote port mac)" "$t2" "$(tunnel fleet2 r2)"
 [ "$(inode fleet2 r2)" != "$ino_r2" ] || { echo "r2's namespace has the inode of the old boot's" >&2; exit 1; }
 expect "r2's net.ipv4.ip_forward" 1 "$(over fleet2 ip netns exec r2 cat /proc/sys/net/ipv4/ip_forward)"
 expect "$node_unit after the reboot" active "$(over fleet2 systemctl is-active "$node_unit")"
@@ -160,7 +169,7 @@ fi
 # fleet1 untouched
 expect "r1's namespace on fleet1 (inode)" "$ino_r1" "$(inode fleet1 r1)"
 expect "r1:eth1 on fleet1 (ifindex)" "$idx_r1" "$(ifindex fleet1 r1)"
-expect "r1:eth1 on fleet1 (vni local remote port)" "$t1" "$(tunnel fleet1 r1)"
+expect "r1:eth1 on fleet1 (vni local remote port mac)" "$t1" "$(tunnel fleet1 r1)"
 echo "fleet2 rebooted: $(jq1 "'down %(down)ss, nspawn %(nspawn)ss, ssh %(ssh)ss, running %(running)ss' % j" <"$out/reboot.json")" \
   "after the request; r1 reached r2 again ${seconds}s after it"
 echo "after the reboot, no Ansible: r2's tunnel end as before (VNI $vni), restored $(( (m_net - m_node) / 1000 ))ms" \
