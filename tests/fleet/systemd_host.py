@@ -10,7 +10,8 @@ machined and no bus: hence those two options):
     survive its reboots (/etc, /usr/local, /var) while /run and /tmp start empty at each boot, as on a real machine;
   - its uplink host0 is a veth that nspawn plugs into the fleet's bridge at each boot (vb-<host> on the sandbox's
     side), given 10.236.0.(10+i)/24 by the unit fleet-network.service from /etc/fleet/network;
-  - sshd (root by key: DIR/id_ed25519), Python 3 with pyroute2, tini, iproute2, util-linux, procps, uidmap.
+  - sshd (root by key: DIR/id_ed25519), Python 3 with pyroute2, tini, iproute2, util-linux, procps, uidmap;
+  - its own cgroup, <sandbox's NSFORGE_CGROUP_PARENT>/<host> (own_cgroup), under which nspawn puts the host's systemd.
 A keeper process per host runs nspawn in a loop: `systemctl reboot` inside ends nspawn with status 133 and the keeper
 boots the host again at once (any other end stops the host). It appends each boot and each end to DIR/<host>/boots.jsonl.
 """
@@ -83,10 +84,41 @@ def _log(path, **entry):
         handle.write(json.dumps(entry, sort_keys=True) + '\n')
 
 
+def own_cgroup(name, parent=None, root='/sys/fs/cgroup', proc_cgroup='/proc/self/cgroup'):
+    """Move this process (the keeper, hence nspawn and the host it boots) into a cgroup of its own, <current>/<parent>/
+    <name>, in each hierarchy that systemd uses (name=systemd of a v1 or hybrid layout, and the v2 one); returns the
+    folders. nspawn --keep-unit puts the host's systemd under the caller's cgroup: hosts sharing one (every host of
+    every sandbox on the machine, in its root) would share system.slice/<unit>, one host's systemd removing the
+    cgroup of another's unit (status 219/CGROUP) or killing its processes. parent is the sandbox's
+    NSFORGE_CGROUP_PARENT, whose folders the sandbox removes when it ends."""
+    parent = parent or os.environ.get('NSFORGE_CGROUP_PARENT') or 'nsforge-fleet-%d' % os.getpid()
+    current = {}
+    with open(proc_cgroup) as handle:
+        for line in handle:
+            _id, controllers, path = line.rstrip('\n').split(':', 2)
+            current[controllers] = path
+    places = []
+    if os.path.exists(os.path.join(root, 'cgroup.controllers')):
+        places.append((root, current.get('')))
+    else:
+        places += [(os.path.join(root, 'unified'), current.get('')), (os.path.join(root, 'systemd'), current.get('name=systemd'))]
+    moved = []
+    for top, path in places:
+        if path is None or not os.path.isfile(os.path.join(top, 'cgroup.procs')):
+            continue
+        folder = os.path.join(top, path.lstrip('/'), parent, name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, 'cgroup.procs'), 'w') as handle:
+            handle.write('%d\n' % os.getpid())
+        moved.append(folder)
+    return moved
+
+
 def keep(folder, name, bridge):
     """The keeper (a detached process): boot the host, and again each time it reboots, until it stops."""
     p = paths(folder, name)
     boot = 0
+    own_cgroup(name)
     while not os.path.exists(p['stop']):
         boot += 1
         with open(p['console'], 'ab') as console:
