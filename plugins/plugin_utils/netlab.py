@@ -25,6 +25,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.nsforge.linux.plugins.module_utils import netem, specs, timelines
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
@@ -37,11 +38,14 @@ _LAB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z')
 # a node's labels name inventory groups (the nodes inventory plugin): what Ansible takes as a group name
 _LABEL_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # what a topology's node and its services take: the options of the modules (specs), and the topology's own
-_SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS) | frozenset(('files',))
+_SERVICE_KEYS = frozenset(specs.SERVICE_OPTIONS) | frozenset(('files', 'supervisor', 'install_only'))
 _USER_KEYS = frozenset(specs.USER_OPTIONS)
 _NODE_KEYS = frozenset(key for key in specs.NODE_OPTIONS if key not in ('loopback', 'links')) | frozenset((
-    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host', 'labels', 'files'))
+    'services', 'mounts', 'private', 'user', 'network_mode', 'links', 'host', 'labels', 'files', 'persist'))
 _BRIDGE_KEYS = frozenset(('subnet', 'subnet6', 'mtu', 'host'))
+# what a lab's defaults take: the impairment of its links, the persistence of its nodes and the supervisor of its services
+_DEFAULT_KEYS = ('impairment', 'persist', 'supervisor', 'install_only')
+SUPERVISORS = ('builtin', 'systemd')
 _VXLAN_KEYS = frozenset(('dstport', 'vni_min', 'vni_max', 'underlay_mtu'))
 VXLAN_PORT = 4789
 VNI_MIN = 1 << 20
@@ -255,18 +259,69 @@ def _impairment(raw, path):
     return {'decl': _plain(raw), 'canon': canon, 'path': path}
 
 
-def _impairments(topology, links):
-    """Give each end of each link the impairment of what it sends ('impair'): the endpoint's own, else the link's
-    (each end sends with it, so a delay on a link is paid once each way), else the lab's default (defaults)."""
+def _flag(value, where):
+    """A topology's true or false (None when not given), as Ansible reads a boolean."""
+    if value is None:
+        return None
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        _fail(where, 'expected true or false, got %r' % (value,))
+
+
+def _lab_defaults(topology):
+    """The lab's defaults, checked: {'impairment' (as given), 'persist', 'supervisor', 'install_only'}."""
     defaults = topology.get('defaults')
     if defaults is None:
         defaults = {}
     if not isinstance(defaults, dict):
-        _fail('defaults', 'expected a mapping, such as {impairment: {delay: 1ms}}, got %r' % (defaults,))
-    unknown = sorted(set(defaults) - {'impairment'})
+        _fail('defaults', 'expected a mapping, such as {impairment: {delay: 1ms}, persist: true}, got %r' % (defaults,))
+    unknown = sorted(set(defaults) - set(_DEFAULT_KEYS))
     if unknown:
-        _fail('defaults', 'unknown setting(s) %s; defaults has impairment' % ', '.join(unknown))
-    default = _impairment(defaults.get('impairment'), 'defaults.impairment')
+        _fail('defaults', 'unknown setting(s) %s; defaults has %s' % (', '.join(unknown), ', '.join(_DEFAULT_KEYS)))
+    supervisor = defaults.get('supervisor')
+    if supervisor is None:
+        supervisor = 'builtin'
+    if supervisor not in SUPERVISORS:
+        _fail('defaults.supervisor', "expected 'builtin' or 'systemd', got %r" % (supervisor,))
+    return {'impairment': defaults.get('impairment'), 'supervisor': supervisor,
+            'persist': bool(_flag(defaults.get('persist'), 'defaults.persist')),
+            'install_only': _flag(defaults.get('install_only'), 'defaults.install_only')}
+
+
+def _persistence(defaults, node_specs, bridge_specs, pod, links, where_of):
+    """Whether each node and bridge is persisted (comes back at boot): a node as it says, else as the lab's defaults;
+    a node that shares another's network as that node (it has nothing of its own to persist); a bridge when the
+    lab's defaults persist or any node linked to it is persisted (its ports are the veth peers of those nodes).
+    A link between two nodes on this host joins two persisted nodes or two that are not: the one that declares the
+    veth recreates its peer at boot, which the other would not have."""
+    out = {}
+    for nname, spec in node_specs.items():
+        if nname not in pod:
+            own = _flag(spec.get('persist'), where_of[nname] + '.persist')
+            out[nname] = defaults['persist'] if own is None else own
+    for nname, target in pod.items():
+        own = _flag(node_specs[nname].get('persist'), where_of[nname] + '.persist')
+        if own is not None and own != out[target]:
+            which = 'persisted' if out[target] else 'not persisted'
+            _fail(where_of[nname] + '.persist', 'invalid value %r: the node shares the network of %s, which is %s; '
+                  'it is persisted as that node is' % (node_specs[nname].get('persist'), target, which))
+        out[nname] = out[target]
+    for bname in bridge_specs:
+        out[bname] = defaults['persist'] or any(out[lk['eps'][0]['node']] for lk in links if lk['bridge'] == bname)
+    for link in links:
+        a, b = link['eps']
+        if not link['tunnel'] and not b['bridge'] and out[a['node']] != out[b['node']]:
+            kept, lost = (a, b) if out[a['node']] else (b, a)
+            _fail(link['where'], 'node %s is persisted but node %s is not: a link between nodes comes back at boot '
+                  'only with both (persist: true on %s too, or on neither)' % (kept['node'], lost['node'], lost['node']))
+    return out
+
+
+def _impairments(links, defaults):
+    """Give each end of each link the impairment of what it sends ('impair'): the endpoint's own, else the link's
+    (each end sends with it, so a delay on a link is paid once each way), else the lab's default (defaults)."""
+    default = _impairment(defaults['impairment'], 'defaults.impairment')
     for link in links:
         own = _impairment(link['impairment'], link['where'] + '.impairment') if link['impairment_given'] else default
         for ep in link['eps']:
@@ -586,11 +641,23 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             if ep['node'] in pod:
                 _fail(link['where'], 'node %s shares the network of %s and has no interfaces of its own'
                       % (ep['node'], pod[ep['node']]))
-    _impairments(topology, links)
+    defaults = _lab_defaults(topology)
+    _impairments(links, defaults)
     timeline, timeline_from = _timeline(topology, name, links, node_specs, where_of, mine)
 
     tunnels = _tunnels(topology, name, links, node_host, host, underlays or {}, where_of)
     _tunnel_clashes(name, links, host, others, tunnels['dstport'])
+    persisted = _persistence(defaults, node_specs, bridge_specs, pod, links, where_of)
+    prev = previous or {}
+    was_persisted = set(prev.get('persist') or [])
+
+    def keep(decl, nname):
+        """A node's entry with its persist: true when persisted, false when the previous run persisted it."""
+        if persisted[nname]:
+            decl['persist'] = True
+        elif nname in was_persisted:
+            decl['persist'] = False
+        return decl
 
     # ---- addressing
     addressing = topology.get('addressing') or {}
@@ -742,7 +809,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                                 'peer': {'name': nat_plan['host_interface'],
                                          'addresses': nat_plan['host_addresses']}})
             link_from[id(entry_links[-1])] = ['nat', False]
-        namespaces.append({'name': bname, 'state': 'present', 'purge': True, 'links': entry_links})
+        namespaces.append(keep({'name': bname, 'state': 'present', 'purge': True, 'links': entry_links}, bname))
         bridge_entries[bname] = namespaces[-1]
     for nname in net_nodes:
         if not mine(nname):
@@ -762,7 +829,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         for idx, decl in enumerate(spec.get('links') or []):
             entry['links'].append(decl)
             link_from[id(decl)] = ['%s.links[%d]' % (where_of[nname], idx), True]
-        node_entries[nname] = entry
+        node_entries[nname] = keep(entry, nname)
         namespaces.append(entry)
     for link in links:
         a, b = link['eps']
@@ -841,6 +908,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                 _fail(where, 'service %s is already declared by %s' % (sname, seen[sname]))
             seen[sname] = where
             decl = dict(svc)
+            _supervise(decl, defaults, persisted[nname], nname, where)
             own = _files(decl.pop('files', None), where + '.files', '%s/services/%s' % (files_root, sname), base, None,
                          _taken(decl.get('mounts'), where))
             if own:
@@ -877,7 +945,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             # the node's files are bound after its own mounts
             if own:
                 entry['mounts'] = list(spec.get('mounts') or []) + [_bind(f) for f in own]
-            mounts.append(dict(entry, namespace=nname))
+            mounts.append(keep(dict(entry, namespace=nname), nname))
         if spec.get('user'):
             user = spec['user']
             if not isinstance(user, dict):
@@ -888,7 +956,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
             if not (user.get('map_user') or user.get('map_root_user') or user.get('uid_map')):
                 _fail(where_of[nname] + '.user', 'needs map_user, map_root_user or uid_map')
             _conform(specs.user_ns_spec(), user, where_of[nname] + '.user')
-            users.append(dict(user, namespace=nname))
+            users.append(keep(dict(user, namespace=nname), nname))
 
     all_nodes = [n for n in list(bridge_specs) + net_nodes if mine(n)]
     nat_drawn = nat_plan
@@ -913,7 +981,11 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         record['tunnels'] = [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport']} for lk in here]
     if timeline:
         record['timeline'] = timeline['name']
-    prev = previous or {}
+    if any(persisted[n] for n in all_nodes):
+        record['persist'] = [n for n in all_nodes if persisted[n]]
+    systemd_now = [s['name'] for s in services if s.get('supervisor') == 'systemd']
+    if systemd_now:
+        record['systemd'] = systemd_now
 
     def gone(key, now):
         return [x for x in (prev.get(key) or []) if x not in now]
@@ -925,16 +997,23 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                    'mounts': _union(prev.get('mounts'), record['mounts']),
                    'users': _union(prev.get('users'), record['users'])}
         services_out, mounts_out, users_out = [], [], []
+        handed_back = []
     else:
         removed = {'nodes': gone('nodes', all_nodes), 'services': gone('services', record['services']),
                    'mounts': gone('mounts', record['mounts']), 'users': gone('users', record['users'])}
         out_namespaces = namespaces + [{'name': n, 'state': 'absent'} for n in removed['nodes']]
         services_out, mounts_out, users_out = services, mounts, users
+    # a service that systemd supervised and the builtin supervisor takes now: its unit goes first
+    handed_back = [s['name'] for s in services if s['name'] in (prev.get('systemd') or []) and s['name'] not in systemd_now]
     prev_nat = prev.get('nat') or None
     nat_remove = bool(prev_nat) and (state == 'absent' or not nat_plan)
     pending = dict(record)
     for key in ('nodes', 'services', 'mounts', 'users'):
         pending[key] = _union(prev.get(key), record[key])
+    # (until the run is over, a node persisted before may still have its records, a service its unit)
+    for key in ('persist', 'systemd'):
+        if prev.get(key) or record.get(key):
+            pending[key] = _union(prev.get(key), record.get(key))
     pending['nat'] = record['nat'] or prev_nat
     if prev.get('files') or files:
         pending['files'] = _union(prev.get('files'), record.get('files'))
@@ -977,7 +1056,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'users': users_out,
         'removed': removed,
         # the entries of the bulk tasks that remove them (nsproc services, nsmount and uidmap namespaces)
-        'removals': {'services': [{'name': x} for x in removed['services']],
+        'removals': {'services': [{'name': x} for x in removed['services'] + handed_back],
                      'mounts': [{'namespace': x} for x in removed['mounts']],
                      'users': [{'namespace': x} for x in removed['users']]},
         'nat': nat_plan if state == 'present' else None,
@@ -986,6 +1065,8 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'timeline': timeline_out,
         'record': record,
         'pending': pending,
+        # whether a node of the lab on this host comes back at boot: its record is kept where it survives reboot
+        'persisted': bool(record.get('persist')),
         # the files of nodes and services to write on the host (with the folders they need), and to remove
         'files': {'root': files_root, 'write': files if state == 'present' else [],
                   'dirs': sorted(set(os.path.dirname(f['path']) for f in files)) if state == 'present' else [],
@@ -993,12 +1074,36 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'dot': dot(name, bridge_specs, links, node_specs, pod, subnets, nat_drawn, node_host),
         'summary': [{'node': n, 'where': where_of[n], 'hostname': (node_specs[n].get('hostname') or n),
                      'addresses': [a.split('/')[0] for a in node_addr[pod.get(n, n)]],
-                     'shares_network_of': pod.get(n), 'host': node_host[n],
+                     'shares_network_of': pod.get(n), 'host': node_host[n], 'persist': persisted[n],
                      'services': [s['name'] for s in services if s['lab_node'] == n]} for n in node_specs if mine(n)],
         'tunnels': [{'link': lk['label'], 'vni': lk['tunnel_vni'], 'dstport': tunnels['dstport'],
                      'hosts': list(lk['hosts']), 'underlays': [tunnels['underlays'][h] for h in lk['hosts']]}
                     for lk in links if lk['tunnel']],
     }
+
+
+def _supervise(decl, defaults, persisted, nname, where):
+    """A service's supervisor (its own, else the lab's default) and install_only, checked: systemd starts it at boot
+    in its node, so the node must be persisted. A service that systemd does not supervise is declared as given."""
+    supervisor = decl.get('supervisor')
+    if supervisor is None:
+        supervisor = defaults['supervisor']
+    if supervisor not in SUPERVISORS:
+        _fail(where + '.supervisor', "expected 'builtin' or 'systemd', got %r" % (supervisor,))
+    install_only = _flag(decl.get('install_only'), where + '.install_only')
+    if supervisor != 'systemd':
+        if install_only:
+            _fail(where + '.install_only', 'invalid value %r: install_only is for supervisor: systemd'
+                  % (decl['install_only'],))
+        return
+    if not persisted:
+        _fail(where + '.supervisor', "invalid value 'systemd': its unit starts the service in node %s at boot, so "
+              'the node must be persisted (persist: true on the node, or in defaults)' % nname)
+    decl['supervisor'] = 'systemd'
+    if install_only is None:
+        install_only = defaults['install_only']
+    if install_only is not None:
+        decl['install_only'] = install_only
 
 
 def _taken(mounts, where):
