@@ -1003,8 +1003,11 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                    'mounts': gone('mounts', record['mounts']), 'users': gone('users', record['users'])}
         out_namespaces = namespaces + [{'name': n, 'state': 'absent'} for n in removed['nodes']]
         services_out, mounts_out, users_out = services, mounts, users
-    # a service that systemd supervised and the builtin supervisor takes now: its unit goes first
-    handed_back = [s['name'] for s in services if s['name'] in (prev.get('systemd') or []) and s['name'] not in systemd_now]
+        # a service that systemd supervised and the builtin supervisor takes now: its unit goes first
+        handed_back = [s['name'] for s in services if s['name'] in (prev.get('systemd') or []) and s['name'] not in systemd_now]
+    # the services whose units may exist: removed as systemd's (install_only: where systemd is not PID 1, nsproc
+    # refuses supervisor: systemd without it, and it only keeps systemctl from starting anything)
+    units = set(_union(prev.get('systemd'), record.get('systemd') if state == 'absent' else []))
     prev_nat = prev.get('nat') or None
     nat_remove = bool(prev_nat) and (state == 'absent' or not nat_plan)
     pending = dict(record)
@@ -1056,7 +1059,7 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
         'users': users_out,
         'removed': removed,
         # the entries of the bulk tasks that remove them (nsproc services, nsmount and uidmap namespaces)
-        'removals': {'services': [{'name': x} for x in removed['services'] + handed_back],
+        'removals': {'services': [_removal(x, units) for x in removed['services'] + handed_back],
                      'mounts': [{'namespace': x} for x in removed['mounts']],
                      'users': [{'namespace': x} for x in removed['users']]},
         'nat': nat_plan if state == 'present' else None,
@@ -1080,6 +1083,13 @@ def plan(topology, previous=None, others=None, host=None, underlays=None, shared
                      'hosts': list(lk['hosts']), 'underlays': [tunnels['underlays'][h] for h in lk['hosts']]}
                     for lk in links if lk['tunnel']],
     }
+
+
+def _removal(name, units):
+    """The entry of the nsproc task that removes a service (one that systemd supervised, as systemd's)."""
+    if name in units:
+        return {'name': name, 'supervisor': 'systemd', 'install_only': True}
+    return {'name': name}
 
 
 def _supervise(decl, defaults, persisted, nname, where):

@@ -143,7 +143,7 @@ def test_a_node_no_longer_persisted_is_declared_persist_false_once():
     assert second['pending']['persist'] == first['record']['persist']
     assert second['pending']['systemd'] == ['a-web']
     # the service that systemd supervised is removed first, then started by the builtin supervisor
-    assert second['removals']['services'] == [{'name': 'a-web'}]
+    assert second['removals']['services'] == [{'name': 'a-web', 'supervisor': 'systemd', 'install_only': True}]
     assert second['removed']['services'] == []
     assert 'supervisor' not in entry(second, 'a-web', 'services')
     third = plan(topo(), previous=second['record'])
@@ -162,5 +162,13 @@ def test_removing_a_persisted_lab_removes_its_nodes():
     first = plan(topo(defaults={'persist': True, 'supervisor': 'systemd'}))
     gone = plan(topo(defaults={'persist': True, 'supervisor': 'systemd'}, state='absent'), previous=first['record'])
     assert gone['namespaces'] == [{'name': n, 'state': 'absent'} for n in ('lan', 'a', 'b', 'r1', 'r2')]
-    assert gone['removals']['services'] == [{'name': 'a-web'}]
+    assert gone['removals']['services'] == [{'name': 'a-web', 'supervisor': 'systemd', 'install_only': True}]
+    # removed with a topology that no longer says systemd (playbooks/destroy.yml without lab_persist): the record does
+    gone = plan(topo(state='absent'), previous=first['record'])
+    assert gone['removals']['services'] == [{'name': 'a-web', 'supervisor': 'systemd', 'install_only': True}]
+    # a service that left the topology is removed as what it was
+    left = plan(topo(defaults={'persist': True}, nodes=nodes({'services': []})), previous=first['record'])
+    assert left['removals']['services'] == [{'name': 'a-web', 'supervisor': 'systemd', 'install_only': True}]
+    builtin = plan(topo(nodes=nodes({'services': []})), previous=plan(topo())['record'])
+    assert builtin['removals']['services'] == [{'name': 'a-web'}]
     assert gone['services'] == []
