@@ -78,8 +78,12 @@ _value:
     - C(namespaces) (the bulk netns list, with removed nodes as C(state=absent)), C(services), C(mounts), C(users),
       C(removed) (nodes, services, mounts and users to remove), C(nat) (ruleset, table, ports, host interface) or
       null, C(nat_remove), C(record), C(pending) (the record joined with the previous one, kept while the run
-      changes things), C(dot), C(summary) (the nodes of this host) and C(tunnels) (every link between hosts, with
-      its VNI, port, hosts and their underlay addresses).
+      changes things), C(dot), C(summary) (the nodes of this host, each with C(persist)) and C(tunnels) (every link
+      between hosts, with its VNI, port, hosts and their underlay addresses).
+    - C(persisted) says whether a node of the lab on this host is persisted (C(persist) of a node or of the
+      topology's C(defaults)); the record then lists them in C(persist), and the services that systemd supervises
+      in C(systemd). C(removals) holds the entries of the nsproc, nsmount and uidmap tasks that remove what left
+      (a service that systemd supervised with C(supervisor=systemd) and C(install_only=true)).
     - C(timeline) is the C(timeline) of the one C(nsforge.linux.netns) task (named after the lab; its steps with
       their C(link) as the C(NODE:IFNAME) of this host's interfaces), C({name, state=absent}) to stop the timeline
       of a previous run (the lab removed, or its timeline gone from the topology), or null. The links' and
