@@ -19,12 +19,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 import sys
 
 from ansible_collections.nsforge.linux.plugins.module_utils import files, netlink, netns_engine, nsmount_engine, uidmap_engine
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
-from ansible_collections.nsforge.linux.plugins.module_utils.layout import service_pid_file
+from ansible_collections.nsforge.linux.plugins.module_utils.layout import service_log, service_pid_file
 from ansible_collections.nsforge.linux.plugins.module_utils.names import check_name
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_launch import relaunch
 from ansible_collections.nsforge.linux.plugins.module_utils.nsproc_options import config_hash, public_config, validate
@@ -110,6 +111,16 @@ def restore_nodes(names, out=say):
     return lines
 
 
+def to_journal(fd):
+    """Whether descriptor fd is the journal stream that systemd gave this process ($JOURNAL_STREAM is its
+    device:inode, systemd.exec(5))."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return os.environ.get('JOURNAL_STREAM') == '%d:%d' % (st.st_dev, st.st_ino)
+
+
 def start_service(name, out=say):
     """Start a systemd-supervised service from its declaration, as the builtin supervisor does; write its PID file."""
     params = read_json(declaration_path(name))
@@ -119,6 +130,10 @@ def start_service(name, out=say):
     declared = validate(dict(params, supervisor='systemd'))
     # systemd enforces the limits on the unit's own cgroup, and is the service's keeper (it reaps it)
     cfg = dict(declared, limits={}, keeper=False)
+    for fd, key in ((1, 'stdout'), (2, 'stderr')):
+        if cfg[key] is None and not to_journal(fd):
+            # run by hand or by a stand-in of systemd: the service must not hold the caller's pipe
+            cfg[key] = service_log(name, key)
     with locked(name):
         record = relaunch(cfg, read_record(name))
         record.update(config_hash=config_hash(declared), config=public_config(declared), supervisor='systemd')

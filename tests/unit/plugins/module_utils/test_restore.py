@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.nsforge.linux.plugins.module_utils import restore
@@ -62,3 +64,16 @@ def test_an_nsmount_section_error_names_its_node(restoring, monkeypatch, capsys)
     monkeypatch.setattr(restore.nsmount_engine, 'converge', converge)
     assert restore.main(['node', 'm']) == 1
     assert capsys.readouterr().err == "nsforge-restore: node m: mounts[0].source: invalid value '/srv/x': does not exist\n"
+
+
+def test_the_journal_is_the_stream_systemd_named(monkeypatch, tmp_path):
+    """A service inherits the restore command's stdout/stderr only when systemd connected them to the journal
+    ($JOURNAL_STREAM); else (by hand, or a stand-in of systemctl that captures them) the builtin's log files."""
+    with open(str(tmp_path / 'stream'), 'w') as handle:
+        st = os.fstat(handle.fileno())
+        monkeypatch.delenv('JOURNAL_STREAM', raising=False)
+        assert not restore.to_journal(handle.fileno())
+        monkeypatch.setenv('JOURNAL_STREAM', '%d:%d' % (st.st_dev, st.st_ino))
+        assert restore.to_journal(handle.fileno())
+        monkeypatch.setenv('JOURNAL_STREAM', '%d:%d' % (st.st_dev, st.st_ino + 1))
+        assert not restore.to_journal(handle.fileno())
