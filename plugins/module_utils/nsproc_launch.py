@@ -234,12 +234,23 @@ def _end_keeper(pid):
         pass
 
 
-def _open_log(path):
+def _open_log(path, inherited):
+    """A descriptor of the log file at path; without a path, a copy of this process's own descriptor inherited (1 or
+    2): the restore command's, which systemd connects to the journal of the service's unit."""
+    if path is None:
+        return os.dup(inherited)
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o750)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     return fd
+
+
+def _stderr_tail(cfg, offset):
+    """What a failed start wrote to its stderr: the end of its log file, or where to read it."""
+    if cfg['stderr'] is None:
+        return 'in the journal (journalctl -u nsforge-service-%s)' % cfg['name']
+    return tail(cfg['stderr'], offset)
 
 
 def launch(cfg):
@@ -291,8 +302,8 @@ class Launch:
             if cfg['mount_view'] == 'child':
                 joined = [fd for kind, fd in joins if kind == 'mnt']
                 self.mnt_parent = os.fstat(joined[0]).st_ino if joined else kernel.ns_id(kernel.ns_path('mnt'))[1]
-            out_fd = _open_log(cfg['stdout'])
-            err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'])
+            out_fd = _open_log(cfg['stdout'], 1)
+            err_fd = out_fd if cfg['stderr'] == cfg['stdout'] else _open_log(cfg['stderr'], 2)
             self.err_offset = os.fstat(err_fd).st_size
             self.dirs = cgroups.create(cfg['name'], cfg['limits'])
             self._fork(joins, out_fd, err_fd)
@@ -382,7 +393,7 @@ class Launch:
                 raise NsforgeError('could not start: %s' % result['error'])
             if 'timeout' in result:
                 raise NsforgeError('the one-shot command ran longer than timeout (%ss) and was killed; stderr: %s'
-                                   % (result['timeout'], tail(cfg['stderr'], self.err_offset)), option='timeout')
+                                   % (result['timeout'], _stderr_tail(cfg, self.err_offset)), option='timeout')
             if 'exited' in result:
                 code = result['exited']
                 if cfg['type'] == 'oneshot' and code == 0:
@@ -393,7 +404,7 @@ class Launch:
                 what = 'the command' if cfg['type'] == 'oneshot' else 'the service exited during startup_check and'
                 raise NsforgeError('%s failed with exit code %d%s; stderr: %s'
                                    % (what, code, ' (signal %d)' % result['signal'] if 'signal' in result else '',
-                                      tail(cfg['stderr'], self.err_offset) or '(empty)'), exit_code=code)
+                                      _stderr_tail(cfg, self.err_offset) or '(empty)'), exit_code=code)
             if not result.get('running') or self.pid_b is None:
                 raise NsforgeError('could not start: no report from the launcher')
             record = _record(cfg, self.pid_b, ns_inodes(self.pid_b), self.dirs)
@@ -408,7 +419,7 @@ class Launch:
             record['keeper'] = {'pid': self.pid_k, 'start_time': found[1] if found else None}
             if not alive(record):
                 raise NsforgeError('the service exited right after startup; stderr: %s'
-                                   % tail(cfg['stderr'], self.err_offset))
+                                   % _stderr_tail(cfg, self.err_offset))
             return record
         except BaseException:
             self._clean_up()

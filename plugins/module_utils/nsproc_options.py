@@ -301,10 +301,11 @@ def _init(params, pid_mode, kind):
 
 
 def _log(params, key, name):
-    """The file that the service's stdout or stderr (key) is appended to."""
+    """The file that the service's stdout or stderr (key) is appended to; None for the journal: a service that
+    systemd supervises writes where its unit's ExecStart writes (the journal of the unit) unless a file is declared."""
     path = params.get(key)
     if path is None:
-        return service_log(name, key)
+        return None if params.get('supervisor') == 'systemd' else service_log(name, key)
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise bad_option(key, path, 'its folder does not exist')
     if os.path.isdir(path):

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 
 from ansible_collections.nsforge.linux.plugins.module_utils import files, kernel
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
@@ -174,6 +175,11 @@ def render_service_unit(cfg, restore=RESTORE_COMMAND, record_dir=RECORD_DIR):
     lines += [
         'KillMode=mixed',
         'KillSignal=SIG%s' % cfg['stop_signal'],
+    ]
+    if cfg.get('init'):
+        # tini, the service's PID 1, exits with 128 + the signal that stopped its child: a stop, not a failure
+        lines.append('SuccessExitStatus=%d' % (128 + signal.Signals['SIG' + cfg['stop_signal']].value))
+    lines += [
         'TimeoutStopSec=%s' % _seconds(10 if cfg.get('stop_timeout') is None else cfg['stop_timeout']),
         'SyslogIdentifier=nsforge-%s' % name,
     ]

@@ -47,7 +47,8 @@ requirements:
   - C(tini) on the managed host when O(init=true) (Debian and Ubuntu package C(tini))
 notes:
   - Logs are appended to O(stdout) and O(stderr), by default C(/var/log/nsforge/<name>/stdout.log) and
-    C(stderr.log) (folder 0750, files 0640); they are kept when the service is restarted or removed.
+    C(stderr.log) (folder 0750, files 0640); they are kept when the service is restarted or removed. With
+    O(supervisor=systemd) the output goes to the journal of the unit instead, unless O(stdout) or O(stderr) name files.
   - O(limits) use cgroups under C(nsforge/<name>) of each controller, with cgroup v2 (C(memory.max), C(pids.max),
     C(cpu.max)) where the host has the unified hierarchy with those controllers, else the v1 C(memory), C(pids) and
     C(cpu) controllers (C(memory.limit_in_bytes), C(pids.max), C(cpu.cfs_quota_us)).
@@ -248,10 +249,14 @@ options:
     type: float
     default: 300
   stdout:
-    description: File that the service's standard output is appended to; its folder must exist.
+    description:
+      - File that the service's standard output is appended to; its folder must exist.
+      - Defaults to C(/var/log/nsforge/<name>/stdout.log), and with O(supervisor=systemd) to the journal of the unit.
     type: path
   stderr:
-    description: File that the service's standard error is appended to; its folder must exist.
+    description:
+      - File that the service's standard error is appended to; its folder must exist.
+      - Defaults to C(/var/log/nsforge/<name>/stderr.log), and with O(supervisor=systemd) to the journal of the unit.
     type: path
   limits:
     description: Resource limits through cgroups.
@@ -284,8 +289,10 @@ options:
       - "From the declaration: O(stop_signal) is C(KillSignal=) (C(KillMode=mixed)), O(stop_timeout) C(TimeoutStopSec=),
         O(startup_check) and O(timeout) C(TimeoutStartSec=) (plus 30 s), O(limits) C(MemoryMax=), C(TasksMax=) and
         C(CPUQuota=) on the unit's own cgroup; a service is restarted by systemd when it fails (C(Restart=on-failure),
-        C(RestartSec=1s)); its output goes to O(stdout) and O(stderr) as with V(builtin), the restore command's own
-        messages to the journal (C(SyslogIdentifier=nsforge-<name>))."
+        C(RestartSec=1s)); its output goes to the journal of its unit (C(journalctl -u nsforge-service-<name>)), with the
+        restore command's own messages (C(SyslogIdentifier=nsforge-<name>)), unless O(stdout) or O(stderr) name
+        files; a tini that stops its child with O(stop_signal) exits with 128 + its number, which the unit counts as
+        success (C(SuccessExitStatus=))."
       - Every node the service joins must be persisted (C(persist) of M(nsforge.linux.netns), M(nsforge.linux.nsmount),
         M(nsforge.linux.uidmap)), since the unit requires it at boot; C(service:<other>) in O(namespaces) is refused.
       - Needs systemd as PID 1 to start, stop and restart (C(systemctl)); elsewhere the task fails naming this option,
@@ -643,10 +650,10 @@ service:
       description: Hostname inside the service's UTS namespace.
       type: str
     stdout:
-      description: Path of the standard output log.
+      description: Path of the standard output log; null when it goes to the journal (O(supervisor=systemd) without O(stdout)).
       type: str
     stderr:
-      description: Path of the standard error log.
+      description: Path of the standard error log; null when it goes to the journal (O(supervisor=systemd) without O(stderr)).
       type: str
     exit_code:
       description:

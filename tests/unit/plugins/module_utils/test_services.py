@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, nsproc_bulk, nsproc_options, nsproc_records, specs
+from ansible_collections.nsforge.linux.plugins.module_utils import cgroups, idmap, nsproc_bulk, nsproc_launch, nsproc_options, nsproc_records, specs
 from ansible_collections.nsforge.linux.plugins.module_utils.errors import NsforgeError
 
 
@@ -300,3 +300,27 @@ def test_a_service_takes_the_mounts_of_nsmount(monkeypatch):
         with pytest.raises(NsforgeError) as info:
             _cfg_of(monkeypatch, mounts=[mount])
         assert info.value.option == option
+
+
+def test_a_service_of_systemd_logs_to_its_journal_unless_it_names_files(monkeypatch, tmp_path):
+    """supervisor: systemd without stdout/stderr: None, the restore command's own descriptors (the unit's journal)."""
+    cfg = _cfg_of(monkeypatch)
+    assert (cfg['stdout'], cfg['stderr']) == ('/var/log/nsforge/s1/stdout.log', '/var/log/nsforge/s1/stderr.log')
+    cfg = _cfg_of(monkeypatch, supervisor='systemd')
+    assert (cfg['stdout'], cfg['stderr']) == (None, None)
+    out = str(tmp_path / 'out.log')
+    cfg = _cfg_of(monkeypatch, supervisor='systemd', stdout=out)
+    assert (cfg['stdout'], cfg['stderr']) == (out, None)
+
+
+def test_the_log_of_a_journal_service_is_the_inherited_descriptor(tmp_path):
+    fd = nsproc_launch._open_log(None, 2)
+    try:
+        assert os.fstat(fd)[1:2] == os.fstat(2)[1:2] and fd != 2
+        assert os.get_inheritable(fd) is False
+    finally:
+        os.close(fd)
+    assert nsproc_launch._stderr_tail({'name': 's1', 'stderr': None}, 0) == 'in the journal (journalctl -u nsforge-service-s1)'
+    log = tmp_path / 'err.log'
+    log.write_text(u'old\nboom\n')
+    assert nsproc_launch._stderr_tail({'name': 's1', 'stderr': str(log)}, 4) == 'boom'

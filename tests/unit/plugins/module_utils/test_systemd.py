@@ -96,6 +96,16 @@ def test_service_unit_maps_each_option():
     assert 'WantedBy=multi-user.target' in lines
 
 
+@pytest.mark.parametrize('init,stop_signal,success', [
+    ('/usr/bin/tini', 'TERM', 'SuccessExitStatus=143'),   # tini exits with 128 + the signal its child was stopped with
+    ('/usr/bin/tini', 'INT', 'SuccessExitStatus=130'),
+    (None, 'TERM', None),                                 # the service itself: systemd's stop signal is a clean exit
+])
+def test_service_unit_a_stop_through_tini_is_no_failure(init, stop_signal, success):
+    lines = lines_of(systemd.render_service_unit(cfg(init=init, stop_signal=stop_signal)))
+    assert [line for line in lines if line.startswith('SuccessExitStatus=')] == ([success] if success else [])
+
+
 def test_service_unit_never_holds_env_values():
     assert 'secret' not in systemd.render_service_unit(cfg())
 
