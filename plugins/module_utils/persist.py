@@ -259,6 +259,8 @@ class Persisted:
         self.records = {}
         # node -> the changes of its record and its unit's links (the rest, such as the template, is the task's)
         self.owned = {}
+        # the units of nodes whose record this task removes (systemd keeps a started one loaded without its file)
+        self.unpersisted = []
 
     def file(self, path, new, mode, what, show=True, unit=False):
         """Plan a file to be written (or, for None, removed); returns its Change, or None when it is as wanted."""
@@ -318,6 +320,8 @@ class Persisted:
             change = self.file(record_path(node), as_json(record) if keep else None, 0o600, 'the declaration of node %s' % node)
             if change is not None and keep:
                 change.apply = _with_template(change.apply)
+            elif change is not None:
+                self.unpersisted.append(unit)
             self.links(unit, systemd.NODE_WANTED_BY, keep)
             self.owned[node] = self.changes[first:]
         remaining = set(persisted_nodes())
@@ -341,6 +345,10 @@ class Persisted:
         if self.units_changed and systemd.running():
             # last, without an undo of its own: a failure after it is the caller's to undo and reload
             self.changes.append(Change('systemd: daemon-reload, since a unit changed', systemd.daemon_reload, None, PH_PERSIST))
+        if self.unpersisted and systemd.running():
+            units = sorted(self.unpersisted)
+            self.changes.append(Change('systemd: stop and forget %s (no longer persisted)' % ', '.join(units),
+                                       lambda: systemd.forget(units), None, PH_PERSIST))
         return self.changes
 
 

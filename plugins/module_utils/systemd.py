@@ -237,3 +237,13 @@ def systemctl(*args):
 
 def daemon_reload():
     systemctl('daemon-reload')
+
+
+def forget(units):
+    """Stop units whose files are gone, and clear their failed state, so that systemd no longer lists them (a started
+    node unit stays loaded, active or failed, after its file is removed). The stop touches no other unit
+    (ignore-dependencies: a service that requires the node keeps running) and nothing in the kernel (a node unit has
+    no ExecStop). Best effort: a unit that was never started is not loaded, and systemctl says so with a failure."""
+    for unit in units:
+        kernel.run(['systemctl', 'stop', '--job-mode=ignore-dependencies', '--', unit])
+        kernel.run(['systemctl', 'reset-failed', '--', unit])

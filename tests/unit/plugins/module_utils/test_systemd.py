@@ -226,3 +226,24 @@ def test_the_engine_installs_and_its_undo_restores(tmp_path, monkeypatch):
     assert persist.engine_plan() is None
     change.undo()
     assert not os.path.lexists(str(tmp_path / 'sbin' / 'nsforge-restore'))
+
+
+def test_removed_node_units_are_forgotten_when_systemd_runs(tmp_path, monkeypatch):
+    """A node no longer persisted: its record goes, and where systemd runs its unit is stopped (alone) and its failed
+    state cleared after the daemon-reload, so that systemctl no longer lists it."""
+    monkeypatch.setattr(layout, 'NODE_RECORD_DIR', str(tmp_path))
+    monkeypatch.setattr(persist, 'NODE_RECORD_DIR', str(tmp_path))
+    (tmp_path / 'web-a.json').write_text('{"node": "web-a", "netns": {}}\n')
+    calls = []
+    monkeypatch.setattr(systemd.kernel, 'run', lambda argv: calls.append(argv) or (0, b'', b''))
+    for running, expected in ((True, True), (False, False)):
+        monkeypatch.setattr(systemd, 'running', lambda r=running: r)
+        plan = persist.Persisted()
+        plan.node_section('web-a', 'netns', None)
+        plan.finish_nodes()
+        descs = [c.description for c in plan.finish(False)]
+        assert ('systemd: stop and forget nsforge-node@web\\x2da.service (no longer persisted)' in descs) is expected
+    calls[:] = []
+    systemd.forget(['nsforge-node@web\\x2da.service'])
+    assert calls == [['systemctl', 'stop', '--job-mode=ignore-dependencies', '--', 'nsforge-node@web\\x2da.service'],
+                     ['systemctl', 'reset-failed', '--', 'nsforge-node@web\\x2da.service']]
