@@ -106,5 +106,5 @@ left=$( (find /etc/nsforge/nodes /etc/nsforge/services /etc/systemd/system /var/
            /run/.sandbox-lab-www /run/nsforge-lab \( -name '*.json' -o -name 'nsforge-*' -o -name '*.py' \) 2>/dev/null || true) | sort)
 [ -z "$left" ] || fail "left after destroy: $left"
 [ -z "$(ip netns list)" ] || fail "namespaces left after destroy: $(ip netns list)"
-[ ! -e /var/lib/nsforge/lab-records/default.json ] && [ ! -e "$runtime" ] || fail "the lab's record is left"
+if [ -e /var/lib/nsforge/lab-records/default.json ] || [ -e "$runtime" ]; then fail "the lab's record is left"; fi
 echo "netlab_persist: all checks passed"

@@ -192,7 +192,7 @@ def check_systemd(snap):
         nu = units.get(node_units[node], {})
         if node_units[node] not in words(u.get('After')):
             errors.append('%s: After= lacks %s: %s' % (svc_units[svc], node_units[node], u.get('After')))
-        if not mono(nu, 'ActiveEnterTimestampMonotonic') <= mono(u, 'InactiveExitTimestampMonotonic'):
+        if mono(nu, 'ActiveEnterTimestampMonotonic') > mono(u, 'InactiveExitTimestampMonotonic'):
             errors.append('%s started (%s us) before its node was up (%s us)' % (
                 svc_units[svc], u.get('InactiveExitTimestampMonotonic'), nu.get('ActiveEnterTimestampMonotonic')))
     for svc in WEB:

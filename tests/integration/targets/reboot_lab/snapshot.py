@@ -189,7 +189,7 @@ def main():
     spec = json.loads(sys.argv[1])
     host_mounts = mounts([])
     snap = {'time': time.time(), 'monotonic': time.monotonic(), 'netns': netns_names(),
-            'host_links': [link for link in links([], skip=('lo', 'host0'))],
+            'host_links': list(links([], skip=('lo', 'host0'))),
             'host_addresses': [a for a in addresses([]) if a['dev'] not in ('lo', 'host0')],
             'init_start_ticks': int((read('/proc/1/stat') or '0 ' * 22).split()[21]),
             'nodes': {}, 'services': {}, 'units': {}, 'http': {}}

@@ -85,7 +85,7 @@ for _ in $(seq 100); do
   [ "$new" != "$pid" ] && [ "$new" != 0 ] && [ "$(show nsforge-service-talker.service ActiveState)" = active ] && break
   sleep 0.1
 done
-[ "$new" != "$pid" ] && [ "$new" != 0 ] || fail "talker was not restarted (MainPID $new)"
+if [ "$new" = "$pid" ] || [ "$new" = 0 ]; then fail "talker was not restarted (MainPID $new)"; fi
 expect "NRestarts after the kill" $((restarts + 1)) "$(show nsforge-service-talker.service NRestarts)"
 expect "the new talker's network namespace" "$(netns_inode good1)" "$(pid_netns "$new")"
 echo "restarted by systemd within $((SECONDS - killed))s: pid $pid -> $new, NRestarts $restarts -> $((restarts + 1))"
@@ -101,7 +101,8 @@ echo "=== 4. reboot: under0 is gone, node broken cannot be restored"
 on ip link show under0 >/dev/null 2>&1 && fail "under0 survived the reboot"
 expect "nsforge-node@broken" failed "$(on systemctl is-active nsforge-node@broken.service || true)"
 why=$(on journalctl -q -b -u nsforge-node@broken.service -o cat)
-echo "journalctl -u nsforge-node@broken:"; sed 's/^/    /' <<<"$why"
+echo "journalctl -u nsforge-node@broken:"
+while IFS= read -r line; do echo "    $line"; done <<<"$why"
 contains "broken's journal names the node" "broken" "$why"
 contains "broken's journal names the missing interface" "under0" "$why"
 grep -q Traceback <<<"$why" && fail "a traceback in broken's journal"
