@@ -59,6 +59,9 @@ install -m 0644 "$here/sshd.conf" "$root/etc/ssh/sshd_config.d/fleet.conf"
 # the journal kept across reboots (journalctl -b -1 shows the boot before)
 mkdir -p "$root/var/log/journal"
 rm -f "$root/etc/hostname"
+# as the installer of a Debian host writes it (debootstrap writes none): ip netns exec binds a node's
+# /etc/netns/<node>/hosts over it, and over nothing when it is missing
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 printf 'built %s in %ss: %s\n' "$(date -u +%FT%TZ)" "$((SECONDS - start))" "$packages" >"$work/done"
 for old in "$out"/*; do

@@ -114,6 +114,10 @@ done
 expect "good1's address" 10.237.1.2/24 "$(on ip -n good1 -j addr show dev eth0 | json /dev/stdin '[a["local"] + "/" + str(a["prefixlen"]) for a in d[0]["addr_info"] if a["family"] == "inet"][0]')"
 expect "nsforge-service-talker" active "$(on systemctl is-active nsforge-service-talker.service)"
 pid=$(show nsforge-service-talker.service MainPID)
+# good1's /etc/netns files, which ip netns exec binds over /etc/resolv.conf and /etc/hosts, and its hostname
+expect "good1's resolv.conf after the reboot" "nameserver 10.237.1.53" "$(on ip netns exec good1 grep '^nameserver' /etc/resolv.conf)"
+expect "good1's hosts after the reboot" "10.237.1.2 talker" "$(on ip netns exec good1 grep -w talker /etc/hosts | tr -s ' \t' ' ')"
+expect "good1's hostname after the reboot" good1 "$(on nsenter --net=/run/netns/good1 --uts=/run/nsforge/nodes/good1/uts hostname)"
 expect "talker's network namespace after the reboot" "$(netns_inode good1)" "$(pid_netns "$pid")"
 expect "nsforge-service-stuck" inactive "$(on systemctl is-active nsforge-service-stuck.service || true)"
 stuck=$(on journalctl -q -b -u nsforge-service-stuck.service -o cat)
