@@ -11,7 +11,9 @@ machined and no bus: hence those two options):
   - its uplink host0 is a veth that nspawn plugs into the fleet's bridge at each boot (vb-<host> on the sandbox's
     side), given 10.236.0.(10+i)/24 by the unit fleet-network.service from /etc/fleet/network;
   - sshd (root by key: DIR/id_ed25519), Python 3 with pyroute2, tini, iproute2, util-linux, procps, uidmap;
-  - its own cgroup, <sandbox's NSFORGE_CGROUP_PARENT>/<host> (own_cgroup), under which nspawn puts the host's systemd.
+  - its own cgroup, <sandbox's NSFORGE_CGROUP_PARENT>/<host> (own_cgroup), under which nspawn puts the host's systemd;
+    nspawn mounts cgroup v1 controllers read-only in a container, so the root file system's fleet-cgroup-rw.service
+    makes memory, pids and cpu writable at boot, as they are for root on a machine (limits take effect);
 A keeper process per host runs nspawn in a loop: `systemctl reboot` inside ends nspawn with status 133 and the keeper
 boots the host again at once (any other end stops the host). It appends each boot and each end to DIR/<host>/boots.jsonl.
 """

@@ -18,7 +18,7 @@ if [ -z "${MIRROR:-}" ]; then
     | sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p; s/^deb \(http[^ ]*\/debian\) .*/\1/p' | head -n 1 || true)
   MIRROR=${MIRROR:-http://deb.debian.org/debian}
 fi
-hash=$( (cd "$here" && cat build.sh packages fleet-network.service sshd.conf; echo "$suite $pyroute2") | sha256sum | cut -c1-16)
+hash=$( (cd "$here" && cat build.sh packages fleet-network.service fleet-cgroup-rw.service sshd.conf; echo "$suite $pyroute2") | sha256sum | cut -c1-16)
 mkdir -p "$out"
 if [ -f "$out/$hash/done" ]; then
   echo "--- fleet root file system: $out/$hash (cached)"
@@ -48,6 +48,9 @@ done
 "$pip" install --quiet --no-deps --only-binary=:all: --python-version "${pyver#python}" \
   --target "$root/usr/local/lib/$pyver/dist-packages" "$pyroute2"
 install -m 0644 "$here/fleet-network.service" "$root/etc/systemd/system/fleet-network.service"
+install -m 0644 "$here/fleet-cgroup-rw.service" "$root/etc/systemd/system/fleet-cgroup-rw.service"
+mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+ln -sfn /etc/systemd/system/fleet-cgroup-rw.service "$root/etc/systemd/system/sysinit.target.wants/fleet-cgroup-rw.service"
 mkdir -p "$root/etc/systemd/system/network-online.target.wants" "$root/etc/systemd/system/multi-user.target.wants"
 ln -sfn /etc/systemd/system/fleet-network.service "$root/etc/systemd/system/network-online.target.wants/fleet-network.service"
 # a host that waits for its network at boot, as servers do: network-online.target is part of the boot

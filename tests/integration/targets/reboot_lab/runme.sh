@@ -8,7 +8,10 @@
 #   3. without any Ansible run: snapshot again; equal to the first after normalising what a boot renumbers (PIDs,
 #      namespace inodes, ifindex, veth MACs); systemd's view (units active, MemoryMax/TasksMax, After=/Before= and
 #      this boot's order); the extra node and service are gone; the reboot's timeline printed;
-#   4. lab.yml again: changed=0; extra.yml again: changed>0 (it is back), and a third time: changed=0.
+#   4. lab.yml again: changed=0; extra.yml again: changed>0 (it is back), and a third time: changed=0;
+#   5. lab.yml without lab_persist: the lab stays (its proofs pass, under the builtin supervisor), its records and
+#      units go, systemd lists no nsforge unit, the lab's record moves back to /run; then destroy.yml: nothing of
+#      the lab is left (namespaces, processes, records, units, script folders).
 # Runs inside tests/sandbox.sh.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../setup_runme/files/in_sandbox.sh
@@ -96,4 +99,25 @@ playbook extra-third "$here/extra.yml"
 snapshot final
 "${compare[@]}" extra "$out/final.json" present
 "${compare[@]}" same "$out/after.json" "$out/final.json"
+
+echo "=== 5. the lab no longer persisted, then destroyed"
+on() { "${fleet[@]}" ssh --dir "$fdir" "$host" -- "$(printf '%q ' "$@")"; }
+left() {  # what persistence left on the host: records, units, the lab's persistent record; nsforge units systemd lists
+  on sh -c 'ls -d /etc/nsforge/nodes/*.json /etc/nsforge/services/*.json /etc/systemd/system/nsforge-* \
+    /etc/systemd/system/*.wants/nsforge-* /var/lib/nsforge/lab-records/*.json 2>/dev/null; \
+    systemctl list-units "nsforge-*" --all --no-legend --plain | cut -d" " -f1'
+}
+playbook volatile "$out/playbooks/lab.yml"
+"${results[@]}" "$out/volatile.json" --hosts "$host" --ok "$host" --changed "$host"
+[ "$run" -eq 0 ]
+what=$(left)
+[ -z "$what" ] || { echo "left after the lab stopped persisting: $what" >&2; exit 1; }
+on test -f /run/nsforge/labs/default.json
+echo "no longer persisted: no record, unit or listed unit left; the lab's record in /run; the lab's proofs passed"
+playbook destroy "$out/playbooks/destroy.yml"
+[ "$run" -eq 0 ]
+what=$(left; on sh -c 'ls -d /run/nsforge/labs/default.json /run/nsforge-lab /var/lib/nsforge-lab 2>/dev/null; \
+  ip netns list | cut -d" " -f1 | grep -v "^scratch$"; pgrep -f "[w]hoami_http"' || true)
+[ -z "$what" ] || { echo "left after destroy: $what" >&2; exit 1; }
+echo "destroyed: no node, process, record, unit or script folder of the lab left"
 echo "--- reboot_lab: $((SECONDS - start_all))s in all"
