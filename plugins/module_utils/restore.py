@@ -108,6 +108,9 @@ def restore_nodes(names, out=say):
                 raise in_node_terms(exc, [node])
     for line in lines:
         out(line)
+    if not lines:
+        # run by hand on a node that is already there: say so, rather than print nothing
+        out('%s %s: as recorded, nothing to restore' % ('node' if len(records) == 1 else 'nodes', ', '.join(sorted(records))))
     return lines
 
 

@@ -66,6 +66,16 @@ def test_an_nsmount_section_error_names_its_node(restoring, monkeypatch, capsys)
     assert capsys.readouterr().err == "nsforge-restore: node m: mounts[0].source: invalid value '/srv/x': does not exist\n"
 
 
+def test_a_node_already_as_recorded_is_said_so(restoring, monkeypatch, capsys):
+    """Run by hand on nodes that are already there, the command prints one line instead of nothing."""
+    monkeypatch.setattr(restore.netns_engine, 'converge', lambda declared, check_mode, session, diff: {'changes': []})
+    assert restore.main(['node', 'a']) == 0
+    assert capsys.readouterr().out == 'nodes a, broken: as recorded, nothing to restore\n'
+    monkeypatch.setattr(restore.netns_engine, 'converge', lambda declared, check_mode, session, diff: {'changes': ['node a: set eth0 up']})
+    assert restore.main(['node', 'a']) == 0
+    assert capsys.readouterr().out == 'node a: set eth0 up\n'
+
+
 def test_the_journal_is_the_stream_systemd_named(monkeypatch, tmp_path):
     """A service inherits the restore command's stdout/stderr only when systemd connected them to the journal
     ($JOURNAL_STREAM); else (by hand, or a stand-in of systemctl that captures them) the builtin's log files."""
