@@ -12,8 +12,8 @@ machined and no bus: hence those two options):
     side), given 10.236.0.(10+i)/24 by the unit fleet-network.service from /etc/fleet/network;
   - sshd (root by key: DIR/id_ed25519), Python 3 with pyroute2, tini, iproute2, util-linux, procps, uidmap;
   - its own cgroup, <sandbox's NSFORGE_CGROUP_PARENT>/<host> (own_cgroup), under which nspawn puts the host's systemd;
-    nspawn mounts cgroup v1 controllers read-only in a container, so the root file system's fleet-cgroup-rw.service
-    makes memory, pids and cpu writable at boot, as they are for root on a machine (limits take effect);
+    in a v1 or hybrid layout nspawn mounts the memory, pids and cpu hierarchies read-only, at that folder: the root
+    file system's fleet-cgroup-rw.service makes them writable at boot, as for root on a machine (limits take effect);
 A keeper process per host runs nspawn in a loop: `systemctl reboot` inside ends nspawn with status 133 and the keeper
 boots the host again at once (any other end stops the host). It appends each boot and each end to DIR/<host>/boots.jsonl.
 """
@@ -28,6 +28,8 @@ import sys
 import time
 
 NSPAWN = 'systemd-nspawn'
+CGROUP_ROOT = '/sys/fs/cgroup'
+V1_CONTROLLERS = ('memory', 'pids', 'cpu')  # the controllers of the collection's limits (cgroups.py)
 REBOOT_STATUS = 133  # systemd-nspawn's exit status when the container asked for a reboot
 PYTHON = '/usr/bin/python3'
 
@@ -86,13 +88,17 @@ def _log(path, **entry):
         handle.write(json.dumps(entry, sort_keys=True) + '\n')
 
 
-def own_cgroup(name, parent=None, root='/sys/fs/cgroup', proc_cgroup='/proc/self/cgroup'):
+def own_cgroup(name, parent=None, root=None, proc_cgroup='/proc/self/cgroup'):
     """Move this process (the keeper, hence nspawn and the host it boots) into a cgroup of its own, <current>/<parent>/
     <name>, in each hierarchy that systemd uses (name=systemd of a v1 or hybrid layout, and the v2 one); returns the
     folders. nspawn --keep-unit puts the host's systemd under the caller's cgroup: hosts sharing one (every host of
     every sandbox on the machine, in its root) would share system.slice/<unit>, one host's systemd removing the
     cgroup of another's unit (status 219/CGROUP) or killing its processes. parent is the sandbox's
-    NSFORGE_CGROUP_PARENT, whose folders the sandbox removes when it ends."""
+    NSFORGE_CGROUP_PARENT, whose folders the sandbox removes when it ends. In a v1 or hybrid layout, the same in the
+    hierarchies of the controllers that the collection's limits use (V1_CONTROLLERS): nspawn mounts each for the
+    container at the root of its cgroup namespace, this folder, so that a host sees only its own cgroups there (the
+    root file system's fleet-cgroup-rw.service makes them writable at boot)."""
+    root = root or CGROUP_ROOT
     parent = parent or os.environ.get('NSFORGE_CGROUP_PARENT') or 'nsforge-fleet-%d' % os.getpid()
     current = {}
     with open(proc_cgroup) as handle:
@@ -101,11 +107,15 @@ def own_cgroup(name, parent=None, root='/sys/fs/cgroup', proc_cgroup='/proc/self
             current[controllers] = path
     places = []
     if os.path.exists(os.path.join(root, 'cgroup.controllers')):
-        places.append((root, current.get('')))
+        places.append((None, root, current.get('')))
     else:
-        places += [(os.path.join(root, 'unified'), current.get('')), (os.path.join(root, 'systemd'), current.get('name=systemd'))]
+        places += [(None, os.path.join(root, 'unified'), current.get('')),
+                   (None, os.path.join(root, 'systemd'), current.get('name=systemd'))]
+        for controller in V1_CONTROLLERS:
+            path = [p for c, p in current.items() if controller in c.split(',')]
+            places.append((controller, os.path.join(root, controller), path[0] if path else None))
     moved = []
-    for top, path in places:
+    for controller, top, path in places:
         if path is None or not os.path.isfile(os.path.join(top, 'cgroup.procs')):
             continue
         folder = os.path.join(top, path.lstrip('/'), parent, name)
