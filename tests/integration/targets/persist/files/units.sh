@@ -43,6 +43,8 @@ run_unit() {
 
 stop_unit() {
   local name=$1 pidfile signal pid
+  # a unit whose file is gone (a node no longer persisted) is stopped by systemd all the same
+  [ -e "$(unit_file "$name")" ] || return 0
   pidfile=$(unit_value "$name" PIDFile)
   signal=$(unit_value "$name" KillSignal)
   if [ -z "$pidfile" ] || [ ! -e "$pidfile" ]; then
