@@ -372,7 +372,7 @@ def up(folder, count, python, port, kind='namespaces', rootfs=None):
 
 def up_systemd(state, count, rootfs, public):
     """Boot count systemd hosts (systemd_host.py) at once and wait until each has finished booting."""
-    if port_of(state) != 22:
+    if state['port'] != 22:
         raise FleetError('--port: systemd hosts run sshd on port 22')
     rootfs = os.path.realpath(rootfs or '')
     state['python'] = systemd_host.PYTHON
@@ -396,10 +396,6 @@ def up_systemd(state, count, rootfs, public):
         raise
     write_inventory(state)
     return state
-
-
-def port_of(state):
-    return state['port']
 
 
 def ssh_argv(state, host, command, timeout=5):
